@@ -1,0 +1,59 @@
+# Pilot Control Plane — the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+PORT ?= 8000
+TEST_ENV := DJANGO_ENV=test
+export PIP_NO_WARN_SCRIPT_LOCATION=1
+
+.PHONY: run test lint typecheck migrations-check pytest bench soak clean deploy-check
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=24"
+
+$(VENV)/.installed: $(PY) pyproject.toml constraints.txt
+	$(PIP) install -c constraints.txt . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import django, rest_framework, celery"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -c constraints.txt ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import pytest, mypy, factory"
+	touch $@
+
+## make run: install, migrate, roles, demo users and pilot, then web + worker + beat (Ctrl-C stops all)
+run: $(VENV)/.installed
+	@mkdir -p var/broker/queue var/broker/processed var/exports
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py bootstrap_roles -v0 >/dev/null
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) PY=$(PY) scripts/run-dev.sh
+
+## make test: lint, types, migrations check and the whole suite on PostgreSQL + Redis
+test: $(VENV)/.installed-dev lint typecheck migrations-check pytest
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(TEST_ENV) $(VENV)/bin/mypy .
+
+migrations-check: $(VENV)/.installed-dev
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+pytest: $(VENV)/.installed-dev
+	scripts/ensure-services.sh
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make deploy-check: production settings pass `check --deploy` (uses throwaway values)
+deploy-check: $(VENV)/.installed
+	DJANGO_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \
+	  ALLOWED_HOSTS=control-plane.example DATABASE_URL=postgres://postgres@127.0.0.1/postgres \
+	  REDIS_URL=redis://127.0.0.1:6379/0 $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,11 @@
+"""Every ``/api/v1/`` route. Each app adds its own ``api/urls.py`` here."""
+
+from django.urls import include, path
+
+app_name = "api"
+urlpatterns = [
+    path("", include("core.api.urls")),
+    path("incidents/", include("incidents.api.urls")),
+    path("pilot/", include("pilot.api.urls")),
+    path("", include("ledger_audit.api.urls")),  # feed/, exports/
+]

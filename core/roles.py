@@ -1,0 +1,107 @@
+"""The one role → permission table. Admin, API and ``bootstrap_roles`` all read it.
+
+Roles are Django groups, one per escalation level (a higher level has everything below it), plus
+the read-only Auditor and the machine-only API client. Each app names its permissions once in its
+own ``permissions.py``; this module decides who gets them.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.permissions import CorePerm
+
+
+class Role(StrEnum):
+    """Role slugs, as typed on the command line."""
+
+    OPERATOR = "operator"
+    ENGINEER = "engineer"
+    COORDINATOR = "coordinator"
+    OWNER = "owner"
+    AUDITOR = "auditor"
+    API_CLIENT = "api-client"
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    group: str
+    level: int | None  # escalation level (1-4); None for roles outside the escalation path
+    staff: bool  # may log in to the admin
+    inherits: "Role | None"
+    grants: frozenset[str]
+    view_all: bool = False  # every view_* permission of the project's apps
+
+
+# Apps whose models operational roles may look at.
+PROJECT_APPS = ("core", "incidents", "pilot", "ledger_audit")
+
+ROLES: dict[Role, RoleInfo] = {
+    Role.OPERATOR: RoleInfo(
+        group="Operator",
+        level=1,
+        staff=True,
+        inherits=None,
+        view_all=True,
+        grants=frozenset({CorePerm.USE_API}),
+    ),
+    Role.ENGINEER: RoleInfo(
+        group="On-call engineer",
+        level=2,
+        staff=True,
+        inherits=Role.OPERATOR,
+        grants=frozenset(),
+    ),
+    Role.COORDINATOR: RoleInfo(
+        group="Pilot coordinator",
+        level=3,
+        staff=True,
+        inherits=Role.ENGINEER,
+        grants=frozenset(),
+    ),
+    Role.OWNER: RoleInfo(
+        group="Decision owner",
+        level=4,
+        staff=True,
+        inherits=Role.COORDINATOR,
+        grants=frozenset({CorePerm.ADD_APIKEY, CorePerm.REVOKE_APIKEY}),
+    ),
+    Role.AUDITOR: RoleInfo(
+        group="Auditor",
+        level=None,
+        staff=True,
+        inherits=None,
+        view_all=True,
+        grants=frozenset({CorePerm.USE_API}),
+    ),
+    Role.API_CLIENT: RoleInfo(
+        group="API client",
+        level=None,
+        staff=False,
+        inherits=None,
+        grants=frozenset({CorePerm.USE_API}),
+    ),
+}
+
+# Permissions that view_all never hands out (secrets and the keys' own table).
+VIEW_ALL_EXCLUDED = frozenset({"core.view_idempotencyrecord"})
+
+
+def role_permissions(role: Role) -> tuple[frozenset[str], bool]:
+    """All explicit grants of ``role`` including inherited ones, and whether it sees everything."""
+    info = ROLES[role]
+    grants = set(info.grants)
+    view_all = info.view_all
+    parent = info.inherits
+    while parent is not None:
+        parent_info = ROLES[parent]
+        grants |= parent_info.grants
+        view_all = view_all or parent_info.view_all
+        parent = parent_info.inherits
+    return frozenset(grants), view_all
+
+
+def role_by_group(group_name: str) -> Role | None:
+    for role, info in ROLES.items():
+        if info.group == group_name:
+            return role
+    return None

@@ -1,0 +1,210 @@
+"""Writes of the access platform: roles, members, API keys, audit events."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    AnonymousUser,
+    Group,
+    Permission,
+)
+from django.contrib.auth.models import User as UserModel
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.errors import Conflict, DomainError
+from core.models import ApiKey, AuditEvent
+from core.roles import PROJECT_APPS, ROLES, VIEW_ALL_EXCLUDED, Role, role_permissions
+
+KEY_PREFIX = "pcp"
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _actor_or_none(actor: Actor) -> Any:
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: Any,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=_actor_or_none(actor),
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        reason=reason,
+        data=data or {},
+    )
+
+
+# --- Roles and members ----------------------------------------------------------------------
+
+
+def _resolve(perm: str) -> Permission:
+    app_label, codename = perm.split(".", 1)
+    try:
+        return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    except Permission.DoesNotExist:
+        raise DomainError(f"Permission {perm!r} named in core/roles.py does not exist.") from None
+
+
+@transaction.atomic
+def roles_bootstrap() -> dict[str, int]:
+    """Create every role's group with exactly the permissions of the table. Safe to run again."""
+    view_all_perms = list(
+        Permission.objects.filter(
+            content_type__app_label__in=PROJECT_APPS, codename__startswith="view_"
+        ).select_related("content_type")
+    )
+    result: dict[str, int] = {}
+    for role, info in ROLES.items():
+        grants, view_all = role_permissions(role)
+        perms = {_resolve(p) for p in grants}
+        if view_all:
+            perms |= {
+                p
+                for p in view_all_perms
+                if f"{p.content_type.app_label}.{p.codename}" not in VIEW_ALL_EXCLUDED
+            }
+        group, _ = Group.objects.get_or_create(name=info.group)
+        group.permissions.set(perms)
+        result[info.group] = len(perms)
+    return result
+
+
+def user_roles(user: Any) -> list[Role]:
+    names = {g.name for g in user.groups.all()}
+    return [role for role, info in ROLES.items() if info.group in names]
+
+
+def user_level(user: Any) -> int | None:
+    """The highest escalation level the user holds (superusers count as L4)."""
+    if getattr(user, "is_superuser", False):
+        return 4
+    levels = [ROLES[r].level for r in user_roles(user) if ROLES[r].level is not None]
+    return max(levels) if levels else None  # type: ignore[type-var]
+
+
+@transaction.atomic
+def member_create(
+    *, username: str, role: Role, password: str | None, email: str = "", actor: Actor = None
+) -> UserModel:
+    """Create a person (or service account, when ``password`` is None) in one role."""
+    if UserModel.objects.filter(username=username).exists():
+        raise Conflict(f"A user named {username!r} already exists.", code="user_exists")
+    info = ROLES[role]
+    user = UserModel(username=username, email=email, is_staff=info.staff)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save()
+    group, _ = Group.objects.get_or_create(name=info.group)
+    user.groups.add(group)
+    audit_record(actor=actor, action="member.create", target=user, data={"role": str(role)})
+    return user
+
+
+def service_account_for_role(*, role: Role, actor: Actor = None) -> UserModel:
+    """The machine account that keys created ``--role ROLE`` belong to."""
+    username = f"svc-{role.value}"
+    existing = UserModel.objects.filter(username=username).first()
+    if existing is not None:
+        return existing
+    return member_create(username=username, role=role, password=None, actor=actor)
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+def _pepper() -> bytes:
+    return (settings.API_KEY_PEPPER or settings.SECRET_KEY).encode()
+
+
+def api_key_digest(raw_key: str) -> str:
+    """Keyed hash (HMAC-SHA256): fast enough for every request, useless without the pepper."""
+    return hmac.new(_pepper(), raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw: str  # shown to the creator once, never stored
+
+
+@transaction.atomic
+def api_key_create(
+    *, name: str, user: Any, created_by: Actor = None, expires_at: datetime | None = None
+) -> IssuedKey:
+    name = name.strip()
+    if not name:
+        raise DomainError("An API key needs a name.", fields={"name": ["This field is required."]})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError(
+            "The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]}
+        )
+    prefix = secrets.token_hex(6)
+    raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        name=name,
+        user=user,
+        prefix=prefix,
+        digest=api_key_digest(raw),
+        created_by=_actor_or_none(created_by),
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=created_by,
+        action="api_key.create",
+        target=key,
+        data={"name": name, "user": user.get_username(), "prefix": prefix},
+    )
+    return IssuedKey(api_key=key, raw=raw)
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "") -> ApiKey:
+    key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if key.revoked_at is not None:
+        return key  # already revoked: nothing more to do, nothing new to record
+    key.revoked_at = timezone.now()
+    key.revoked_by = _actor_or_none(actor)
+    key.save(update_fields=["revoked_at", "revoked_by"])
+    audit_record(actor=actor, action="api_key.revoke", target=key, reason=reason)
+    return key
+
+
+# last_used_at is written at most this often per key, so the hot path does not write every time.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None. Compares digests in constant time."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(raw_key) > 200:
+        return None
+    key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
+    if key is None or not hmac.compare_digest(key.digest, api_key_digest(raw_key)):
+        return None
+    if not key.is_active or not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+        key.last_used_at = now
+    return key

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LedgerAuditConfig(AppConfig):
+    name = "ledger_audit"
+    default_auto_field = "django.db.models.BigAutoField"
