@@ -82,21 +82,32 @@ ROLES: dict[Role, RoleInfo] = {
     ),
 }
 
+# Each app's grants, in its own section: {role: permissions that role gets, beyond inheritance}.
+# --- incidents (issue 3, 4) ---
+INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {}
+# --- pilot (issue 5) ---
+PILOT_GRANTS: dict[Role, frozenset[str]] = {}
+# --- ledger_audit (issue 6) ---
+LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {}
+# --- end of app sections ---
+APP_GRANTS = (INCIDENTS_GRANTS, PILOT_GRANTS, LEDGER_AUDIT_GRANTS)
+
 # Permissions that view_all never hands out (secrets and the keys' own table).
 VIEW_ALL_EXCLUDED = frozenset({"core.view_idempotencyrecord"})
 
 
 def role_permissions(role: Role) -> tuple[frozenset[str], bool]:
     """All explicit grants of ``role`` including inherited ones, and whether it sees everything."""
-    info = ROLES[role]
-    grants = set(info.grants)
-    view_all = info.view_all
-    parent = info.inherits
-    while parent is not None:
-        parent_info = ROLES[parent]
-        grants |= parent_info.grants
-        view_all = view_all or parent_info.view_all
-        parent = parent_info.inherits
+    grants: set[str] = set()
+    view_all = False
+    current: Role | None = role
+    while current is not None:
+        info = ROLES[current]
+        grants |= info.grants
+        for app_grants in APP_GRANTS:
+            grants |= app_grants.get(current, frozenset())
+        view_all = view_all or info.view_all
+        current = info.inherits
     return frozenset(grants), view_all
 
 

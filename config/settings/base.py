@@ -223,3 +223,9 @@ LOGGING: dict[str, Any] = {
 
 # Demo users and the demo pilot are created only where this is true (never in production).
 DEMO_DATA_ALLOWED = True
+
+# --- incidents (issues 3, 4) ----------------------------------------------------------------
+
+# --- pilot (issue 5) ------------------------------------------------------------------------
+
+# --- ledger_audit (issue 6) -----------------------------------------------------------------
