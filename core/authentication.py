@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -47,3 +48,8 @@ class BearerKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untype
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer"}
+
+
+class JSONSessionScheme(SessionScheme):  # type: ignore[no-untyped-call]
+    target_class = "core.authentication.JSONSessionAuthentication"
+    name = "cookieAuth"

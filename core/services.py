@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import (
-    AbstractBaseUser,
     AnonymousUser,
     Group,
     Permission,
@@ -19,17 +18,26 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError, NotAllowed
 from core.models import ApiKey, AuditEvent
+from core.permissions import CorePerm
 from core.roles import PROJECT_APPS, ROLES, VIEW_ALL_EXCLUDED, Role, role_permissions
 
 KEY_PREFIX = "pcp"
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = UserModel | AnonymousUser | None
 
 
 def _actor_or_none(actor: Actor) -> Any:
     return actor if actor is not None and actor.is_authenticated else None
+
+
+def require_perm(actor: Actor, perm: str, message: str) -> None:
+    """Refuse unless ``actor`` holds ``perm``. ``None`` is the system itself (commands, tasks)."""
+    if actor is None:
+        return
+    if not (actor.is_authenticated and actor.is_active and actor.has_perm(perm)):
+        raise NotAllowed(message)
 
 
 def audit_record(
@@ -149,6 +157,7 @@ class IssuedKey:
 def api_key_create(
     *, name: str, user: Any, created_by: Actor = None, expires_at: datetime | None = None
 ) -> IssuedKey:
+    require_perm(created_by, CorePerm.ADD_APIKEY, "Only a decision owner may create API keys.")
     name = name.strip()
     if not name:
         raise DomainError("An API key needs a name.", fields={"name": ["This field is required."]})
@@ -177,6 +186,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "") -> ApiKey:
+    require_perm(actor, CorePerm.REVOKE_APIKEY, "Only a decision owner may revoke API keys.")
     key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if key.revoked_at is not None:
         return key  # already revoked: nothing more to do, nothing new to record

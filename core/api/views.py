@@ -1,12 +1,30 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.base import ApiView
-from core.api.serializers import MeSerializer
+from core.api.base import ApiView, ApiViewSet
+from core.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeyCreateSerializer,
+    ApiKeySerializer,
+    MeSerializer,
+    RevokeSerializer,
+)
 from core.models import ApiKey
-from core.permissions import AUTHENTICATED
-from core.services import user_level, user_roles
+from core.permissions import AUTHENTICATED, CorePerm
+from core.roles import Role
+from core.selectors import api_key_list
+from core.services import (
+    api_key_create,
+    api_key_revoke,
+    service_account_for_role,
+    user_level,
+    user_roles,
+)
 
 
 class MeView(ApiView):
@@ -25,3 +43,57 @@ class MeView(ApiView):
             "auth": "api_key" if isinstance(request.auth, ApiKey) else "session",
         }
         return Response(MeSerializer(data).data)
+
+
+class ApiKeyViewSet(ApiViewSet):
+    """API keys: list, create (the key is in the response once), revoke."""
+
+    serializer_class = ApiKeySerializer
+    lookup_value_regex = r"\d+"
+    action_permissions = {
+        "list": CorePerm.VIEW_APIKEY,
+        "retrieve": CorePerm.VIEW_APIKEY,
+        "create": CorePerm.ADD_APIKEY,
+        "revoke": CorePerm.REVOKE_APIKEY,
+    }
+
+    def get_queryset(self) -> Any:
+        return api_key_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ApiKeySerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ApiKeySerializer(self.get_object()).data)
+
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request: Request) -> Response:
+        incoming = ApiKeyCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        if data.get("role"):
+            user = service_account_for_role(role=Role(data["role"]), actor=request.user)
+        else:
+            user = data["user_obj"]
+        issued = api_key_create(
+            name=data["name"],
+            user=user,
+            created_by=request.user,
+            expires_at=data.get("expires_at"),
+        )
+        body = ApiKeySerializer(issued.api_key).data
+        body["key"] = issued.raw
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RevokeSerializer, responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        incoming = RevokeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        key = api_key_revoke(
+            api_key=self.get_object(),
+            actor=request.user,
+            reason=incoming.validated_data["reason"],
+        )
+        return Response(ApiKeySerializer(key).data)

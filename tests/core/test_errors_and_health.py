@@ -1,0 +1,106 @@
+"""JSON errors everywhere, and /healthz/."""
+
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_malformed_json_is_a_400_with_a_json_error(client_for, owner) -> None:
+    response = client_for(owner).post(
+        "/api/v1/api-keys/", "{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "malformed_request"
+    assert "JSON parse error" in body["error"]["message"]
+
+
+def test_wrong_types_name_the_field(client_for, owner) -> None:
+    response = client_for(owner).post(
+        "/api/v1/api-keys/",
+        {"name": "x", "role": "api-client", "expires_at": "yesterday-ish"},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "expires_at" in error["fields"]
+
+
+def test_unknown_api_route_is_a_json_404(client) -> None:
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unknown_object_is_a_json_404(client_for, owner) -> None:
+    response = client_for(owner).get("/api/v1/api-keys/999999/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_no_credentials_is_a_json_401(client) -> None:
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_wrong_method_is_a_json_405(client_for, owner) -> None:
+    response = client_for(owner).delete("/api/v1/me/")
+    assert response.status_code in (403, 405)
+    assert "error" in response.json()
+
+
+def test_unsupported_media_type_is_a_json_415(client_for, owner) -> None:
+    response = client_for(owner).post(
+        "/api/v1/api-keys/", "name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_pagination_refuses_bad_limits(client_for, owner) -> None:
+    response = client_for(owner).get("/api/v1/api-keys/?limit=abc")
+    assert response.status_code == 400
+    assert "limit" in response.json()["error"]["fields"]
+
+
+def test_healthz_is_ok_with_real_postgres_and_redis(client) -> None:
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+    }
+
+
+def test_healthz_is_degraded_but_200_when_redis_is_unreachable(client) -> None:
+    dead = "redis://127.0.0.1:1/0"
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": dead,
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    with override_settings(CACHES=caches, CELERY_BROKER_URL=dead):
+        response = client.get("/healthz/")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["cache"].startswith("error")
+    assert body["checks"]["broker"].startswith("error")
+
+
+def test_schema_and_offline_docs_are_served(client) -> None:
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/api-keys/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower()
