@@ -84,11 +84,68 @@ ROLES: dict[Role, RoleInfo] = {
 
 # Each app's grants, in its own section: {role: permissions that role gets, beyond inheritance}.
 # --- incidents (issue 3, 4) ---
-INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {}
+INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
+    Role.OPERATOR: frozenset(
+        {
+            "incidents.add_incident",
+            "incidents.acknowledge_incident",
+            "incidents.annotate_incident",
+            "incidents.tick_incident",
+            "incidents.escalate_incident",
+            "incidents.change_severity_incident",
+            "incidents.defer_incident",
+        }
+    ),
+    Role.ENGINEER: frozenset({"incidents.resolve_incident", "incidents.reopen_incident"}),
+    Role.COORDINATOR: frozenset({"incidents.close_incident"}),
+    Role.OWNER: frozenset({"incidents.change_severitypolicy", "incidents.change_playbook"}),
+    Role.API_CLIENT: frozenset({"incidents.add_incident", "incidents.view_incident"}),
+}
 # --- pilot (issue 5) ---
-PILOT_GRANTS: dict[Role, frozenset[str]] = {}
+from pilot.permissions import PilotPerm  # noqa: E402
+
+PILOT_GRANTS: dict[Role, frozenset[str]] = {
+    # Towards safety at once: the kill switch; asking for a resume.
+    Role.OPERATOR: frozenset(
+        {PilotPerm.READ_CONFIG, PilotPerm.DISABLE, PilotPerm.ADD_CHANGE_REQUEST}
+    ),
+    Role.ENGINEER: frozenset(
+        {
+            PilotPerm.REVERT_TEMPLATE,
+            PilotPerm.FLAG_OFF,
+            PilotPerm.REQUEST_ANY_CHANGE,
+            PilotPerm.ADD_ROLLBACK,
+            PilotPerm.ADD_TEMPLATE_VERSION,
+            PilotPerm.CHANGE_TEMPLATE_VERSION,
+            PilotPerm.ADD_FEATURE_FLAG,
+            PilotPerm.CHANGE_FEATURE_FLAG,
+        }
+    ),
+    Role.COORDINATOR: frozenset({PilotPerm.PAUSE, PilotPerm.APPROVE_CHANGE_REQUEST}),
+    Role.OWNER: frozenset(
+        {
+            PilotPerm.APPROVE_CANCEL,
+            PilotPerm.ADD_WEBHOOK,
+            PilotPerm.CHANGE_WEBHOOK,
+            PilotPerm.DELETE_WEBHOOK,
+        }
+    ),
+    Role.AUDITOR: frozenset({PilotPerm.READ_CONFIG}),
+    Role.API_CLIENT: frozenset({PilotPerm.READ_CONFIG}),
+}
 # --- ledger_audit (issue 6) ---
-LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {}
+# Only the platform's machine account pushes the feed; people request, download and review.
+LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {
+    Role.OPERATOR: frozenset(
+        {
+            "ledger_audit.add_timelineexport",
+            "ledger_audit.download_timelineexport",
+            "ledger_audit.review_duplicate_keys",
+        }
+    ),
+    Role.AUDITOR: frozenset({"ledger_audit.download_timelineexport"}),
+    Role.API_CLIENT: frozenset({"ledger_audit.push_feed"}),
+}
 # --- end of app sections ---
 APP_GRANTS = (INCIDENTS_GRANTS, PILOT_GRANTS, LEDGER_AUDIT_GRANTS)
 

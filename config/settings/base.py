@@ -73,6 +73,7 @@ TEMPLATES = [
 _SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 DATABASES: dict[str, dict[str, Any]] = {"default": env.db("DATABASE_URL", default=_SQLITE_DEFAULT)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
@@ -229,3 +230,42 @@ DEMO_DATA_ALLOWED = True
 # --- pilot (issue 5) ------------------------------------------------------------------------
 
 # --- ledger_audit (issue 6) -----------------------------------------------------------------
+# Detector thresholds (seconds unless named otherwise).
+LEDGER_AUDIT_TIMER_MISSING_GRACE_SECONDS = env.int(
+    "LEDGER_AUDIT_TIMER_MISSING_GRACE_SECONDS", default=300
+)
+LEDGER_AUDIT_TIMER_EXPIRED_GRACE_SECONDS = env.int(
+    "LEDGER_AUDIT_TIMER_EXPIRED_GRACE_SECONDS", default=600
+)
+LEDGER_AUDIT_DISPUTE_TTL_GRACE_SECONDS = env.int(
+    "LEDGER_AUDIT_DISPUTE_TTL_GRACE_SECONDS", default=0
+)
+LEDGER_AUDIT_STUCK_DAYS = env.int("LEDGER_AUDIT_STUCK_DAYS", default=7)
+# Feed batches: at most this many items per request.
+LEDGER_AUDIT_FEED_MAX_BATCH = env.int("LEDGER_AUDIT_FEED_MAX_BATCH", default=5000)
+# Exports: JSONL timeline files (filesystem by default; any Django storage backend, e.g.
+# django-storages' S3 backend, through LEDGER_AUDIT_EXPORTS_STORAGE_BACKEND + _OPTIONS JSON).
+LEDGER_AUDIT_EXPORTS_DIR = Path(
+    env.str("LEDGER_AUDIT_EXPORTS_DIR", default=str(VAR_DIR / "exports"))
+)
+LEDGER_AUDIT_EXPORT_PROGRESS_EVERY = env.int("LEDGER_AUDIT_EXPORT_PROGRESS_EVERY", default=5000)
+STORAGES["exports"] = {
+    "BACKEND": env.str(
+        "LEDGER_AUDIT_EXPORTS_STORAGE_BACKEND",
+        default="django.core.files.storage.FileSystemStorage",
+    ),
+    "OPTIONS": env.json(
+        "LEDGER_AUDIT_EXPORTS_STORAGE_OPTIONS",
+        default={"location": str(LEDGER_AUDIT_EXPORTS_DIR)},
+    ),
+}
+# Detection: the outbox sweep catches batches whose task never ran; the full scan re-checks
+# everything (time-based detectors fire as time passes) and clears what no longer shows.
+CELERY_BEAT_SCHEDULE["ledger-audit-detection-sweep"] = {
+    "task": "ledger_audit.tasks.detection_sweep",
+    "schedule": env.float("LEDGER_AUDIT_SWEEP_SECONDS", default=30.0),
+}
+CELERY_BEAT_SCHEDULE["ledger-audit-full-scan"] = {
+    "task": "ledger_audit.tasks.full_scan",
+    "schedule": env.float("LEDGER_AUDIT_FULL_SCAN_SECONDS", default=300.0),
+}
