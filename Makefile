@@ -29,7 +29,7 @@ run: $(VENV)/.installed
 	@mkdir -p var/broker/queue var/broker/processed var/exports var/static
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py bootstrap_roles -v0 >/dev/null
-	$(PY) manage.py seed_demo
+	PORT=$(PORT) $(PY) manage.py seed_demo
 	PORT=$(PORT) PY=$(PY) scripts/run-dev.sh
 
 ## make test: lint, types, migrations check and the whole suite on PostgreSQL + Redis

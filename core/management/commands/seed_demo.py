@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
         if not settings.DEMO_DATA_ALLOWED:
             raise CommandError("Demo data is never created with production settings.")
         roles_bootstrap()
-        self.stdout.write("Demo logins (http://127.0.0.1:$PORT/admin/):")
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(f"Demo logins (http://127.0.0.1:{port}/admin/):")
         for role, username in DEMO_USERS.items():
             if not User.objects.filter(username=username).exists():
                 member_create(username=username, role=role, password=demo_password(role))
