@@ -104,3 +104,21 @@ def test_schema_and_offline_docs_are_served(client) -> None:
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
+
+
+def test_security_headers_forbid_inline_script_and_framing(client) -> None:
+    response = client.get("/admin/login/")
+    csp = response["Content-Security-Policy"]
+    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_api_docs_page_has_no_inline_script(client) -> None:
+    import re
+
+    html = client.get("/api/docs/").content.decode()
+    inline = [s for s in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S) if s[1].strip()]
+    assert inline == []
