@@ -1,0 +1,97 @@
+"""Reads of the incidents app (lists, detail, the incident log)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
+
+from core.errors import NotFound
+from incidents.enums import ACTIVE_STATUSES
+from incidents.log import render_incident, render_period
+from incidents.models import ChecklistStep, Incident, Playbook, SeverityPolicy, TimelineEntry
+
+
+def incident_queryset() -> QuerySet[Incident]:
+    """Incidents with the people every list shows, ordered by deadline: response due first
+    (issue 4 fills it), then most severe, then oldest."""
+    return Incident.objects.select_related(
+        "reported_by", "resolved_by", "acknowledged_by"
+    ).order_by(F("response_due_at").asc(nulls_last=True), "severity", "opened_at", "number")
+
+
+def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+    """Filters: status, severity, category, level (escalation level), open (True: not resolved
+    or closed; False: resolved or closed)."""
+    qs = incident_queryset()
+    filters = filters or {}
+    for name, field in (
+        ("status", "status"),
+        ("severity", "severity"),
+        ("category", "category"),
+        ("level", "escalation_level"),
+    ):
+        value = filters.get(name)
+        if value not in (None, ""):
+            qs = qs.filter(**{field: value})
+    is_open = filters.get("open")
+    if is_open is True:
+        qs = qs.filter(status__in=sorted(str(s) for s in ACTIVE_STATUSES))
+    elif is_open is False:
+        qs = qs.exclude(status__in=sorted(str(s) for s in ACTIVE_STATUSES))
+    return qs
+
+
+def checklist_prefetch() -> Prefetch[Any]:
+    return Prefetch(
+        "checklist",
+        queryset=ChecklistStep.objects.select_related("done_by").order_by("position"),
+    )
+
+
+def timeline_prefetch() -> Prefetch[Any]:
+    return Prefetch(
+        "timeline", queryset=TimelineEntry.objects.select_related("actor").order_by("at", "id")
+    )
+
+
+def incident_detail_queryset() -> QuerySet[Incident]:
+    return incident_queryset().prefetch_related(checklist_prefetch(), timeline_prefetch())
+
+
+def incident_get(*, number: int) -> Incident:
+    incident = incident_detail_queryset().filter(number=number).first()
+    if incident is None:
+        raise NotFound(f"Incident #{number:03d} does not exist.")
+    return incident
+
+
+def incident_log_markdown(*, incident: Incident) -> str:
+    timeline = TimelineEntry.objects.filter(incident=incident).order_by("at", "id")
+    return render_incident(incident, timeline)
+
+
+def incident_log_period_markdown(*, start: date, end: date) -> str:
+    """Every incident opened from ``start`` to ``end`` (inclusive, local dates), by number."""
+    zone = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    incidents = (
+        Incident.objects.select_related("reported_by", "resolved_by")
+        .prefetch_related(timeline_prefetch())
+        .filter(opened_at__gte=since, opened_at__lt=until)
+        .order_by("number")
+    )
+    return render_period(
+        ((incident, incident.timeline.all()) for incident in incidents), start=start, end=end
+    )
+
+
+def severity_policies() -> list[SeverityPolicy]:
+    return list(SeverityPolicy.objects.select_related("immediate_actions").order_by("severity"))
+
+
+def playbooks_with_steps() -> QuerySet[Playbook]:
+    return Playbook.objects.prefetch_related("steps").order_by("kind", "position", "slug")

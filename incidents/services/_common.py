@@ -1,0 +1,43 @@
+"""Helpers shared by the incident services (not part of the public interface)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from core.errors import DomainError, NotAllowed
+from incidents.enums import Source
+from incidents.models import Incident
+from incidents.permissions import IncidentPerm
+
+SYSTEM_LABEL = "system"
+
+
+def actor_label(actor: User | None, *, fallback: str = SYSTEM_LABEL) -> str:
+    if actor is None:
+        return fallback
+    return actor.get_full_name() or actor.get_username()
+
+
+def reporter_label(incident: Incident) -> str:
+    """Who reported the incident, for the log: the person, or the machine source."""
+    if incident.reported_by is not None:
+        return actor_label(incident.reported_by)
+    return str(Source(incident.source).label) if incident.source else SYSTEM_LABEL
+
+
+def require(actor: User | None, perm: IncidentPerm, message: str) -> None:
+    """Refuse unless the actor holds ``perm``; ``None`` is the system itself (always allowed)."""
+    if actor is not None and not actor.has_perm(perm):
+        raise NotAllowed(message)
+
+
+def required_text(value: str, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise DomainError(message, fields={field: [message]})
+    return text
+
+
+def lock(incident: Incident) -> Incident:
+    """Re-read the incident with a row lock (transitions race)."""
+    return Incident.objects.select_for_update().get(pk=incident.pk)

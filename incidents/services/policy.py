@@ -1,0 +1,152 @@
+"""Edits of the runbook data (severity policies, playbooks): decision owner only, each audited
+with before/after in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError, NotAllowed
+from core.services import audit_record
+from incidents.models import Playbook, PlaybookStep, SeverityPolicy
+from incidents.permissions import IncidentPerm
+
+POLICY_FIELDS = (
+    "name",
+    "definition",
+    "impact",
+    "response_time",
+    "response_minutes",
+    "response_clock",
+    "immediate_actions",
+)
+PLAYBOOK_FIELDS = ("title", "category", "symptom", "cause", "prevention", "notes", "position")
+STEP_FIELDS = ("position", "title", "detail", "bound_action")
+
+
+def _require_owner(actor: User | None, perm: IncidentPerm) -> None:
+    if actor is None or not actor.has_perm(perm):
+        raise NotAllowed(_("Only the decision owner may edit the runbook's policies."))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _apply(
+    obj: Any, changes: Mapping[str, Any], allowed: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise DomainError(
+            _("These fields cannot be edited: %s.") % ", ".join(unknown),
+            fields={f: [_("Not editable.")] for f in unknown},
+        )
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        current = getattr(obj, name)
+        if current != value:
+            before[name] = _jsonable(current)
+            after[name] = _jsonable(value)
+            setattr(obj, name, value)
+    if after:
+        obj.full_clean()
+        obj.save(update_fields=list(after))
+    return before, after
+
+
+@transaction.atomic
+def severity_policy_update(
+    *, policy: SeverityPolicy, actor: User | None, changes: Mapping[str, Any], reason: str = ""
+) -> SeverityPolicy:
+    _require_owner(actor, IncidentPerm.CHANGE_POLICY)
+    locked = SeverityPolicy.objects.select_for_update().get(pk=policy.pk)
+    before, after = _apply(locked, changes, POLICY_FIELDS)
+    if after:
+        audit_record(
+            actor=actor,
+            action="severity_policy.update",
+            target=locked,
+            reason=reason,
+            data={"severity": locked.severity, "before": before, "after": after},
+        )
+    return locked
+
+
+@transaction.atomic
+def playbook_update(
+    *, playbook: Playbook, actor: User | None, changes: Mapping[str, Any], reason: str = ""
+) -> Playbook:
+    _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
+    locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
+    before, after = _apply(locked, changes, PLAYBOOK_FIELDS)
+    if after:
+        audit_record(
+            actor=actor,
+            action="playbook.update",
+            target=locked,
+            reason=reason,
+            data={"playbook": locked.slug, "before": before, "after": after},
+        )
+    return locked
+
+
+@transaction.atomic
+def playbook_step_update(
+    *, step: PlaybookStep, actor: User | None, changes: Mapping[str, Any], reason: str = ""
+) -> PlaybookStep:
+    _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
+    locked = PlaybookStep.objects.select_for_update().get(pk=step.pk)
+    before, after = _apply(locked, changes, STEP_FIELDS)
+    if after:
+        audit_record(
+            actor=actor,
+            action="playbook_step.update",
+            target=locked,
+            reason=reason,
+            data={"playbook_id": locked.playbook_id, "before": before, "after": after},
+        )
+    return locked
+
+
+@transaction.atomic
+def playbook_step_create(
+    *, playbook: Playbook, actor: User | None, fields: Mapping[str, Any], reason: str = ""
+) -> PlaybookStep:
+    _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
+    unknown = sorted(set(fields) - set(STEP_FIELDS))
+    if unknown:
+        raise DomainError(_("These fields cannot be set: %s.") % ", ".join(unknown))
+    step = PlaybookStep(playbook=playbook, **fields)
+    step.full_clean()
+    step.save()
+    audit_record(
+        actor=actor,
+        action="playbook_step.create",
+        target=step,
+        reason=reason,
+        data={"playbook_id": playbook.pk, "after": {k: _jsonable(v) for k, v in fields.items()}},
+    )
+    return step
+
+
+@transaction.atomic
+def playbook_step_delete(*, step: PlaybookStep, actor: User | None, reason: str = "") -> None:
+    _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
+    before = {k: _jsonable(v) for k, v in model_to_dict(step, fields=STEP_FIELDS).items()}
+    audit_record(
+        actor=actor,
+        action="playbook_step.delete",
+        target=step,
+        reason=reason,
+        data={"playbook_id": step.playbook_id, "before": before},
+    )
+    step.delete()
