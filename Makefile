@@ -26,7 +26,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 ## make run: install, migrate, roles, demo users and pilot, then web + worker + beat (Ctrl-C stops all)
 run: $(VENV)/.installed
-	@mkdir -p var/broker/queue var/broker/processed var/exports var/static
+	@mkdir -p var/broker/queue var/broker/processed var/broker/control var/exports var/static
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py bootstrap_roles -v0 >/dev/null
 	PORT=$(PORT) $(PY) manage.py seed_demo

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 PORT=${PORT:-8000}
-mkdir -p var/broker/queue var/broker/processed var/exports
+mkdir -p var/broker/queue var/broker/processed var/broker/control var/exports
 
 pids=()
 stop() {
@@ -23,5 +23,20 @@ pids+=($!)
 "$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 
+# The first run plays a demo pilot through the real API, with the runbook's four common
+# incidents injected, so detectors open incidents by themselves. Later runs keep that data.
+if [[ ! -e var/.demo-simulated ]]; then
+  (
+    for _ in $(seq 1 60); do
+      "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:${PORT}/healthz/', timeout=2)" \
+        2>/dev/null && break
+      sleep 1
+    done
+    "$PY" manage.py simulate_pilot --base-url "http://127.0.0.1:${PORT}" --deals 40 \
+      --inject duplicate-ledger,timer-missing,dispute-ttl,stuck-deal && touch var/.demo-simulated
+  ) &
+  pids+=($!)
+fi
+
 echo "Pilot Control Plane: http://127.0.0.1:${PORT}/admin/  (API docs: /api/docs/, health: /healthz/)"
-wait -n
+wait -n "${pids[@]:0:3}"
