@@ -1,0 +1,271 @@
+"""Template versions, feature flags, rollback records and webhooks."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin
+from pilot import selectors, services
+from pilot.admin.common import (
+    ReasonForm,
+    confirm_page,
+    per_request,
+    run_service,
+    user_of,
+)
+from pilot.enums import CODE_ROLLBACK_STEPS, TemplateStatus
+from pilot.models import (
+    FeatureFlag,
+    RollbackRecord,
+    TemplateVersion,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from pilot.permissions import PilotPerm
+
+# --- template versions and flags ------------------------------------------------------------
+
+
+@admin.register(TemplateVersion)
+class TemplateVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("label", "sequence", "status", "open_deals", "is_current", "description")
+    list_filter = ("status",)
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ()
+        if obj.status == TemplateStatus.DRAFT:
+            return ("label", "sequence")
+        return ("label", "sequence", "body")  # the body of a version in use never changes
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        per_request.open_deals = selectors.open_deal_counts()
+        per_request.current = selectors.pilot_config_current().template_version
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("open deals"))
+    def open_deals(self, obj: TemplateVersion) -> Any:
+        counts = getattr(per_request, "open_deals", None)
+        return "n/a" if counts is None else counts.get(obj.label, 0)
+
+    @admin.display(description=_("current"), boolean=True)
+    def is_current(self, obj: TemplateVersion) -> bool:
+        return bool(getattr(per_request, "current", None) == obj.label)
+
+
+class FlagOffForm(ReasonForm):
+    pass
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "value", "description", "switch_off")
+    search_fields = ("name",)
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("name",) if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        per_request.flags = selectors.pilot_config_current().flags
+        per_request.can_flag_off = request.user.has_perm(PilotPerm.FLAG_OFF)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("value now"), boolean=True)
+    def value(self, obj: FeatureFlag) -> bool:
+        return bool(getattr(per_request, "flags", {}).get(obj.name, False))
+
+    @admin.display(description=_("switch off"))
+    def switch_off(self, obj: FeatureFlag) -> str:
+        if not getattr(per_request, "can_flag_off", False) or not self.value(obj):
+            return "—"
+        url = reverse("admin:pilot_featureflag_off", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Switch off…"))
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/off/", wrap(self.off_view), name="pilot_featureflag_off"),
+            *super().get_urls(),
+        ]
+
+    def off_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm(PilotPerm.FLAG_OFF):
+            raise PermissionDenied
+        flag = get_object_or_404(FeatureFlag, pk=pk)
+        form = FlagOffForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            call = lambda: services.pilot_flag_off(  # noqa: E731
+                actor=user_of(request), flag=flag.name, reason=d["reason"], incident=d["incident"]
+            )
+            if run_service(self, request, call, str(_("Flag %(f)s is off.") % {"f": flag.name})):
+                return HttpResponseRedirect(reverse("admin:pilot_featureflag_changelist"))
+        return confirm_page(
+            self,
+            request,
+            title=str(_("Switch flag %(f)s off") % {"f": flag.name}),
+            form=form,
+            summary=[(_("Flag"), flag.name), (_("Description"), flag.description)],
+            submit=str(_("Yes, switch it off now")),
+            danger=True,
+        )
+
+
+# --- rollbacks and webhooks -----------------------------------------------------------------
+
+
+@admin.register(RollbackRecord)
+class RollbackRecordAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "incident",
+        "from_revision",
+        "to_revision",
+        "from_commit",
+        "to_commit",
+        "recorded_by",
+        "verified_by",
+        "recorded_at",
+    )
+    list_select_related = ("incident", "from_revision", "to_revision", "recorded_by", "verified_by")
+    list_filter = ("kind",)
+    show_full_result_count = False
+    readonly_fields = ("checklist_table",)
+    change_list_template = "pilot/admin/rollbackrecord_change_list.html"
+
+    @admin.display(description=_("runbook checklist"))
+    def checklist_table(self, obj: RollbackRecord) -> str:
+        return format_html_join(
+            "",
+            "<div>{} {} {}</div>",
+            (
+                ("☑" if step["done"] else "☐", step["title"], step.get("done_by") or "")
+                for step in obj.checklist
+            ),
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        extra = {
+            "can_record": request.user.has_perm(PilotPerm.ADD_ROLLBACK),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("record-code/", wrap(self.record_code_view), name="pilot_rollback_record_code"),
+            *super().get_urls(),
+        ]
+
+    def record_code_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm(PilotPerm.ADD_ROLLBACK):
+            raise PermissionDenied
+        form = CodeRollbackForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            call = lambda: services.rollback_record_code(  # noqa: E731
+                actor=user_of(request),
+                from_commit=d["from_commit"],
+                to_commit=d["to_commit"],
+                reason=d["reason"],
+                what_reverted=d["what_reverted"],
+                impact_on_deals=d["impact_on_deals"],
+                incident=d["incident"],
+                verified_by=d["verified_by"],
+                steps_done=d["steps_done"],
+            )
+            if run_service(self, request, call, str(_("Code rollback recorded."))):
+                return HttpResponseRedirect(reverse("admin:pilot_rollbackrecord_changelist"))
+        return confirm_page(
+            self,
+            request,
+            title=str(_("Record a code rollback")),
+            form=form,
+            summary=[
+                (_("Runbook"), _("Code rollback: only if a config rollback is insufficient."))
+            ],
+            submit=str(_("Record the rollback")),
+        )
+
+
+class CodeRollbackForm(ReasonForm):
+    from_commit = forms.CharField(label=_("From commit (the bad one)"), max_length=64)
+    to_commit = forms.CharField(label=_("To commit (last known good)"), max_length=64)
+    what_reverted = forms.CharField(label=_("What was reverted"), widget=forms.Textarea)
+    impact_on_deals = forms.CharField(label=_("Impact on existing deals"), widget=forms.Textarea)
+    verified_by = forms.ModelChoiceField(
+        label=_("Verified by"),
+        queryset=User.objects.filter(is_staff=True, is_active=True).order_by("username"),
+        required=False,
+    )
+    steps_done = forms.MultipleChoiceField(
+        label=_("Runbook steps done"),
+        choices=CODE_ROLLBACK_STEPS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("url", "active", "description", "created_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_filter = ("active",)
+    show_full_result_count = False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if not self.has_change_permission(request, obj) and not self.has_add_permission(request):
+            fields.remove("secret")  # viewers never see the signing secret
+        return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "secret" not in form.base_fields:
+            return form
+        form.base_fields["secret"].widget = forms.PasswordInput(render_value=False)
+        form.base_fields["secret"].required = obj is None
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change and not form.cleaned_data.get("secret"):
+            obj.secret = WebhookSubscription.objects.get(pk=obj.pk).secret  # keep the old one
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "subscription",
+        "revision",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "sent_at",
+    )
+    list_select_related = ("subscription", "revision")
+    list_filter = ("status",)
+    show_full_result_count = False

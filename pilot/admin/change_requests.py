@@ -1,0 +1,185 @@
+"""Change requests: file, approve (four eyes) and reject, with confirmation pages."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin
+from pilot import selectors, services
+from pilot.admin.common import (
+    ChangeRequestForm,
+    RejectForm,
+    confirm_page,
+    run_service,
+    user_of,
+)
+from pilot.enums import ChangeStatus
+from pilot.models import (
+    ChangeRequest,
+)
+from pilot.permissions import PilotPerm
+
+# --- change requests ------------------------------------------------------------------------
+
+
+class AwaitingYouFilter(admin.SimpleListFilter):
+    title = _("awaiting")
+    parameter_name = "awaiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("me", _("Pending requests awaiting you"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "me":
+            ids = selectors.change_requests_awaiting(user=request.user).values("id")
+            return queryset.filter(id__in=ids)
+        return queryset
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "action",
+        "params",
+        "status",
+        "requested_by",
+        "requested_at",
+        "base_revision",
+        "decided_by",
+        "decide_links",
+    )
+    list_select_related = ("requested_by", "decided_by", "base_revision", "incident")
+    list_filter = (AwaitingYouFilter, "status", "action")
+    search_fields = ("reason",)
+    show_full_result_count = False
+    readonly_fields = (
+        "action",
+        "params",
+        "reason",
+        "incident",
+        "requested_by",
+        "requested_at",
+        "base_revision",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    )
+    change_list_template = "pilot/admin/changerequest_change_list.html"
+
+    @admin.display(description=_("decide"))
+    def decide_links(self, obj: ChangeRequest) -> str:
+        if obj.status != ChangeStatus.PENDING:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+            reverse("admin:pilot_changerequest_approve", args=[obj.pk]),
+            _("Approve…"),
+            reverse("admin:pilot_changerequest_reject", args=[obj.pk]),
+            _("Reject…"),
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("request/", wrap(self.request_view), name="pilot_changerequest_request"),
+            path("<int:pk>/approve/", wrap(self.approve_view), name="pilot_changerequest_approve"),
+            path("<int:pk>/reject/", wrap(self.reject_view), name="pilot_changerequest_reject"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        awaiting = selectors.change_requests_awaiting(user=request.user).count()
+        extra = {
+            "awaiting_count": awaiting,
+            "can_request": request.user.has_perm(PilotPerm.ADD_CHANGE_REQUEST),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def _back(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:pilot_changerequest_changelist"))
+
+    def request_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm(PilotPerm.ADD_CHANGE_REQUEST):
+            raise PermissionDenied
+        form = ChangeRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            d = form.cleaned_data
+            call = lambda: services.change_request_create(  # noqa: E731
+                actor=user_of(request),
+                action=d["action"],
+                params=d["params"] or {},
+                reason=d["reason"],
+                incident=d["incident"],
+            )
+            if run_service(
+                self, request, call, str(_("Change request filed; it awaits approval."))
+            ):
+                return self._back()
+        return confirm_page(
+            self,
+            request,
+            title=str(_("Request a pilot config change")),
+            form=form,
+            summary=[(_("Current config"), selectors.pilot_config_current().as_data())],
+            submit=str(_("File the request")),
+        )
+
+    def _summary(self, obj: ChangeRequest) -> list[tuple[Any, Any]]:
+        return [
+            (_("Action"), obj.get_action_display()),
+            (_("Parameters"), obj.params),
+            (_("Reason"), obj.reason),
+            (_("Requested by"), obj.requested_by),
+            (_("Based on revision"), obj.base_revision),
+            (_("Current config"), selectors.pilot_config_current().as_data()),
+        ]
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm(PilotPerm.APPROVE_CHANGE_REQUEST):
+            raise PermissionDenied
+        obj = get_object_or_404(selectors.change_request_list(), pk=pk)
+        if request.method == "POST":
+            call = lambda: services.change_request_approve(  # noqa: E731
+                change_request=obj, actor=user_of(request)
+            )
+            run_service(self, request, call, str(_("Approved and applied.")))
+            return self._back()
+        return confirm_page(
+            self,
+            request,
+            title=str(_("Approve change request #%(id)d") % {"id": obj.pk}),
+            form=None,
+            summary=self._summary(obj),
+            submit=str(_("Approve and apply now")),
+            danger=True,
+        )
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not request.user.has_perm(PilotPerm.APPROVE_CHANGE_REQUEST):
+            raise PermissionDenied
+        obj = get_object_or_404(selectors.change_request_list(), pk=pk)
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            call = lambda: services.change_request_reject(  # noqa: E731
+                change_request=obj, actor=user_of(request), reason=form.cleaned_data["reason"]
+            )
+            if run_service(self, request, call, str(_("Rejected."))):
+                return self._back()
+        return confirm_page(
+            self,
+            request,
+            title=str(_("Reject change request #%(id)d") % {"id": obj.pk}),
+            form=form,
+            summary=self._summary(obj),
+            submit=str(_("Reject")),
+        )

@@ -1,0 +1,35 @@
+"""Writes of the pilot switchboard (re-exported from the modules of this package)."""
+
+from pilot.services.change_requests import (
+    change_request_approve,
+    change_request_create,
+    change_request_reject,
+)
+from pilot.services.config import (
+    pilot_config_cache_refresh,
+    pilot_disable,
+    pilot_flag_off,
+    pilot_initialise,
+    pilot_pause,
+    pilot_revert_template,
+    pilot_seed_demo,
+)
+from pilot.services.rollbacks import rollback_record_code, rollback_step_tick
+from pilot.services.webhooks import webhook_deliveries_due, webhook_delivery_attempt
+
+__all__ = [
+    "change_request_approve",
+    "change_request_create",
+    "change_request_reject",
+    "pilot_config_cache_refresh",
+    "pilot_disable",
+    "pilot_flag_off",
+    "pilot_initialise",
+    "pilot_pause",
+    "pilot_revert_template",
+    "pilot_seed_demo",
+    "rollback_record_code",
+    "rollback_step_tick",
+    "webhook_deliveries_due",
+    "webhook_delivery_attempt",
+]
