@@ -7,6 +7,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from core.roles import ROLES, Role
+from pilot.selectors import pilot_config_current
+from pilot.services import pilot_seed_demo
 from core.services import (
     api_key_create,
     member_create,
@@ -50,3 +52,9 @@ class Command(BaseCommand):
             key_file.write_text(issued.raw + "\n")
             key_file.chmod(0o600)
         self.stdout.write(f"  API client key (Bearer): {key_file.read_text().strip()}")
+        pilot_seed_demo()
+        config = pilot_config_current()
+        self.stdout.write(
+            f"Demo pilot: {config.state}, template {config.template_version}, "
+            f"revision {config.revision}"
+        )
