@@ -7,14 +7,14 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from core.roles import ROLES, Role
-from pilot.selectors import pilot_config_current
-from pilot.services import pilot_seed_demo
 from core.services import (
     api_key_create,
     member_create,
     roles_bootstrap,
     service_account_for_role,
 )
+from pilot.selectors import pilot_config_current
+from pilot.services import pilot_seed_demo
 
 DEMO_USERS = {
     Role.OPERATOR: "operator",
