@@ -1,0 +1,200 @@
+"""Case 1: the platform's config read under gunicorn, against a bare constant-JSON view on the
+same server; the 304 path; zero errors; no stale read after the kill switch returns."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+import time
+from typing import Any
+
+from bench.common import Figure, figure, flush_redis, log, ratio, truncate
+from bench.profiling import profile
+from bench.server import Gunicorn, request, run_wrk
+
+DURATION = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
+CONFIG = "/api/v1/pilot/config/"
+BASELINE = "/bench/baseline/"
+READS_AFTER = 400
+
+
+def _keys() -> tuple[str, str]:
+    """A fresh pilot (running, r1); keys for an API client and an operator service account."""
+    from core.models import ApiKey
+    from core.roles import Role
+    from core.services import api_key_create, service_account_for_role
+    from pilot import models as pilot_models
+    from pilot.services import pilot_seed_demo
+
+    pilot_tables = [
+        m
+        for m in vars(pilot_models).values()
+        if isinstance(m, type) and hasattr(m, "_meta") and not m._meta.abstract
+        if m._meta.app_label == "pilot"
+    ]
+    truncate(*pilot_tables)
+    flush_redis()
+    pilot_seed_demo()
+    ApiKey.objects.filter(name__startswith="bench-").delete()
+    client = service_account_for_role(role=Role.API_CLIENT)
+    operator = service_account_for_role(role=Role.OPERATOR)
+    return (
+        api_key_create(name="bench-api-client", user=client).raw,
+        api_key_create(name="bench-operator", user=operator).raw,
+    )
+
+
+def _check(port: int, path: str, headers: dict[str, str], expected: int) -> bytes:
+    status, body = request(port, "GET", path, headers=headers)
+    if status != expected:
+        raise RuntimeError(f"GET {path} answered {status}, not {expected}: {body[:300]!r}")
+    return body
+
+
+def _summary(r: dict[str, Any]) -> str:
+    return (
+        f"{r['rps']:,.0f} req/s, p99 {r['p99_s'] * 1000:.1f} ms, "
+        f"{r['requests']:,} requests, {r['errors']} errors"
+    )
+
+
+def _propagation(port: int, read_key: str, operator_key: str) -> dict[str, Any]:
+    """Readers hammer the config; the operator disables; every read that starts after the
+    disable call returned must say enabled=false."""
+    reads: list[tuple[float, bool]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    headers = {"Authorization": f"Bearer {read_key}"}
+
+    def reader() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop.is_set():
+            started = time.monotonic()
+            status, body = request(port, "GET", CONFIG, headers=headers, conn=conn)
+            if status == 200:
+                with lock:
+                    reads.append((started, bool(json.loads(body)["enabled"])))
+        conn.close()
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    status, body = request(
+        port,
+        "POST",
+        "/api/v1/pilot/disable/",
+        body=json.dumps({"reason": "bench: kill switch propagation"}).encode(),
+        headers={"Authorization": f"Bearer {operator_key}", "Content-Type": "application/json"},
+    )
+    returned = time.monotonic()
+    if status != 200:
+        stop.set()
+        raise RuntimeError(f"disable answered {status}: {body[:300]!r}")
+    # Fresh connections too, so both workers answer.
+    after: list[bool] = []
+    for _ in range(READS_AFTER):
+        st, b = request(port, "GET", CONFIG, headers=headers)
+        if st == 200:
+            after.append(bool(json.loads(b)["enabled"]))
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    concurrent_after = [enabled for started, enabled in reads if started > returned]
+    before = [enabled for started, enabled in reads if started <= returned]
+    stale = sum(after) + sum(concurrent_after)
+    return {
+        "reads_before_disable": len(before),
+        "reads_after_disable": len(after) + len(concurrent_after),
+        "stale_reads": stale,
+        "reads_enabled_before": sum(before),
+    }
+
+
+def _profile(read_key: str, missed: bool) -> str | None:
+    """In-process profile of 300 config reads (where a request's time goes)."""
+    if not missed:
+        return None
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {read_key}")
+    for _ in range(20):
+        client.get(CONFIG)
+    return profile("case1_config_read", lambda: [client.get(CONFIG) for _ in range(300)])
+
+
+def run() -> list[Figure]:
+    read_key, operator_key = _keys()
+    auth = {"Authorization": f"Bearer {read_key}"}
+    with Gunicorn() as server:
+        port = server.port
+        body = _check(port, CONFIG, auth, 200)
+        etag = f'"pilot-r{json.loads(body)["revision"]}"'
+        _check(port, CONFIG, {**auth, "If-None-Match": etag}, 304)
+        _check(port, BASELINE, auth, 200)
+        # Warm both workers (imports, connections) before measuring.
+        run_wrk(server.base + BASELINE, auth, duration=2)
+        run_wrk(server.base + CONFIG, auth, duration=2)
+        log(f"case 1: wrk {DURATION}s each: baseline, config read, config read 304")
+        base = run_wrk(server.base + BASELINE, auth, duration=DURATION)
+        log(f"case 1: baseline {_summary(base)}")
+        config = run_wrk(server.base + CONFIG, auth, duration=DURATION)
+        log(f"case 1: config read {_summary(config)}")
+        cond = run_wrk(server.base + CONFIG, {**auth, "If-None-Match": etag}, duration=DURATION)
+        log(f"case 1: config read 304 {_summary(cond)}; now the kill-switch propagation")
+        prop = _propagation(port, read_key, operator_key)
+    r_tput = ratio(config["rps"], base["rps"])
+    r_p99 = ratio(config["p99_s"], base["p99_s"])
+    r_304 = ratio(cond["rps"], base["rps"])
+    prof = _profile(read_key, r_tput < 0.7 or r_p99 > 1.5 or r_304 < 0.8)
+    raw = {"baseline": base, "config": config, "config_304": cond, "profile": prof}
+    errors = base["errors"] + config["errors"] + cond["errors"]
+    return [
+        figure(
+            1,
+            "throughput vs bare view",
+            measured=f"config {config['rps']:,.0f} req/s; baseline {base['rps']:,.0f} req/s",
+            ratio=r_tput,
+            target="≥ 0.7x",
+            met=r_tput >= 0.7,
+            raw=raw,
+        ),
+        figure(
+            1,
+            "p99 latency vs bare view",
+            measured=f"config {config['p99_s'] * 1000:.1f} ms; baseline "
+            f"{base['p99_s'] * 1000:.1f} ms",
+            ratio=r_p99,
+            target="≤ 1.5x",
+            met=r_p99 <= 1.5,
+        ),
+        figure(
+            1,
+            "304 (If-None-Match) throughput vs bare view",
+            measured=f"304 {cond['rps']:,.0f} req/s; baseline {base['rps']:,.0f} req/s",
+            ratio=r_304,
+            target="≥ 0.8x",
+            met=r_304 >= 0.8,
+        ),
+        figure(
+            1,
+            "errors under load",
+            measured=f"{errors} (socket errors + non-2xx/3xx over "
+            f"{base['requests'] + config['requests'] + cond['requests']:,} requests)",
+            ratio=None,
+            target="0",
+            met=errors == 0,
+        ),
+        figure(
+            1,
+            "stale reads after disable returned",
+            measured=f"{prop['stale_reads']} of {prop['reads_after_disable']:,} reads",
+            ratio=None,
+            target="0",
+            met=prop["stale_reads"] == 0 and prop["reads_after_disable"] > 0,
+            raw=prop,
+        ),
+    ]
