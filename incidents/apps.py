@@ -9,15 +9,23 @@ def _seed_runbook(sender: AppConfig, using: str = "default", **kwargs: Any) -> N
     database, a fresh one). Never overwrites edits: only missing rows are created."""
     from django.db import connections
 
-    from incidents.models import Playbook, PlaybookStep, SeverityPolicy
+    from incidents.models import (
+        EscalationLevel,
+        EscalationRule,
+        Playbook,
+        PlaybookStep,
+        SeverityPolicy,
+    )
     from incidents.runbook import seed_runbook
+    from incidents.sla.seed import seed_escalation
 
-    connection = connections[using]
-    if SeverityPolicy._meta.db_table not in connection.introspection.table_names():
+    tables = connections[using].introspection.table_names()
+    if SeverityPolicy._meta.db_table not in tables:
         return  # migrated back below the incidents tables
-    if SeverityPolicy.objects.using(using).exists():
-        return
-    seed_runbook(Playbook, PlaybookStep, SeverityPolicy)
+    if not SeverityPolicy.objects.using(using).exists():
+        seed_runbook(Playbook, PlaybookStep, SeverityPolicy)
+    if EscalationLevel._meta.db_table in tables and not EscalationLevel.objects.exists():
+        seed_escalation(EscalationLevel, EscalationRule)
 
 
 class IncidentsConfig(AppConfig):
@@ -26,4 +34,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
+        from core.health import CHECKS
+        from incidents.health import check_sla_sweep
+
         post_migrate.connect(_seed_runbook, sender=self, dispatch_uid="incidents-seed-runbook")
+        CHECKS["sla_sweep"] = check_sla_sweep  # /healthz/: degraded when the sweep stops

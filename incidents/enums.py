@@ -145,3 +145,33 @@ LEVEL_NAMES: dict[int, str] = {
     3: "Pilot coordinator",
     4: "Decision owner",
 }
+
+
+class RuleTrigger(models.TextChoices):
+    """When an escalation rule fires (issue 4)."""
+
+    ON_SEVERITY = "on_severity", _("at once, when the incident gets this severity")
+    UNACKNOWLEDGED = "unacknowledged", _("not acknowledged by the response deadline")
+    UNRESOLVED_AFTER = "unresolved_after", _("not resolved after N minutes")
+
+
+class RuleAction(models.TextChoices):
+    NOTIFY = "notify", _("notify the level")
+    ESCALATE = "escalate", _("escalate to the level (and notify it)")
+
+
+class TimerState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    FIRED = "fired", _("fired")
+    SKIPPED = "skipped", _("skipped (condition no longer true)")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("email")
+    WEBHOOK = "webhook", _("webhook")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")

@@ -2,5 +2,22 @@
 
 from incidents.admin.incident import IncidentAdmin
 from incidents.admin.policy import PlaybookAdmin, SeverityPolicyAdmin, TimelineEntryAdmin
+from incidents.admin.sla import (
+    EscalationAdmin,
+    EscalationRuleAdmin,
+    NotificationAdmin,
+    OnCallShiftAdmin,
+    RosterMemberAdmin,
+)
 
-__all__ = ["IncidentAdmin", "PlaybookAdmin", "SeverityPolicyAdmin", "TimelineEntryAdmin"]
+__all__ = [
+    "EscalationAdmin",
+    "EscalationRuleAdmin",
+    "IncidentAdmin",
+    "NotificationAdmin",
+    "OnCallShiftAdmin",
+    "PlaybookAdmin",
+    "RosterMemberAdmin",
+    "SeverityPolicyAdmin",
+    "TimelineEntryAdmin",
+]

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +21,13 @@ from incidents import selectors, services
 from incidents.admin import forms as f
 from incidents.admin.actions import ACTIONS
 from incidents.enums import Source, Status
-from incidents.models import ChecklistStep, Incident, SeverityPolicy, TimelineEntry
+from incidents.models import (
+    ChecklistStep,
+    Incident,
+    Notification,
+    SeverityPolicy,
+    TimelineEntry,
+)
 from incidents.permissions import IncidentPerm
 from incidents.services import LOG_FIELDS
 
@@ -53,6 +59,8 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "status",
         "escalation_level",
         "response_due_at",
+        "escalation_due_at",
+        "breach",
         "owner",
         "opened_at",
     )
@@ -67,6 +75,18 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("number"), ordering="number")
     def number_label(self, obj: Incident) -> str:
         return obj.label
+
+    @admin.display(description=_("SLA"))
+    def breach(self, obj: Incident) -> str:
+        late = [
+            str(label)
+            for flag, label in (
+                (obj.acknowledged_late, _("acknowledged late")),
+                (obj.resolved_late, _("resolved late")),
+            )
+            if flag
+        ]
+        return ", ".join(late) or "—"
 
     @admin.display(description=_("owner"))
     def owner(self, obj: Incident) -> str:
@@ -134,6 +154,8 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                         "playbook_reference",
                         ("opened_at", "acknowledged_at", "resolved_at", "closed_at"),
                         ("response_due_at", "escalation_due_at"),
+                        ("acknowledged_late", "resolved_late"),
+                        "notifications_panel",
                         ("reported_by", "acknowledged_by", "resolved_by", "source"),
                         ("affected_deals", "dedup_key", "bug_tracker_url"),
                     )
@@ -161,6 +183,9 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "closed_at",
             "response_due_at",
             "escalation_due_at",
+            "acknowledged_late",
+            "resolved_late",
+            "notifications_panel",
             "reported_by",
             "acknowledged_by",
             "resolved_by",
@@ -253,6 +278,28 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             policy.response_time,
             policy.definition.replace("\n", " "),
             policy.impact.replace("\n", " "),
+        )
+
+    @admin.display(description=_("notifications"))
+    def notifications_panel(self, obj: Incident) -> SafeString:
+        rows = list(Notification.objects.filter(incident=obj).order_by("created_at", "pk")[:50])
+        if not rows:
+            return format_html("{}", "—")
+        return format_html_join(
+            format_html("{}", "\n"),
+            "<div>{} · L{} · {} → {} · <strong>{}</strong>{}{}</div>",
+            (
+                (
+                    f"{n.created_at:%Y-%m-%d %H:%M}",
+                    n.level,
+                    n.channel,
+                    n.recipient,
+                    n.status,
+                    f" ({n.attempts} attempts: {n.last_error})" if n.last_error else "",
+                    " · roster gap" if n.roster_gap else "",
+                )
+                for n in rows
+            ),
         )
 
     @admin.display(description=_("playbook"))

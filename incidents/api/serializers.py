@@ -18,6 +18,8 @@ INCIDENT_FIELDS: tuple[str, ...] = (
     "closed_at",
     "response_due_at",
     "escalation_due_at",
+    "acknowledged_late",
+    "resolved_late",
     "affected_deals",
     "dedup_key",
     "description",

@@ -1,5 +1,6 @@
 """Writes of the incidents app: ``from incidents.services import incident_open``."""
 
+from incidents.services.escalation import rule_apply, sla_sweep
 from incidents.services.lifecycle import (
     LOG_FIELDS,
     POSTMORTEM_FIELDS,
@@ -14,6 +15,11 @@ from incidents.services.lifecycle import (
     incident_resolve,
     incident_update_log,
     postmortem_missing,
+)
+from incidents.services.notify import (
+    level_recipients,
+    notification_deliver,
+    notifications_create,
 )
 from incidents.services.opening import (
     immediate_playbook,
@@ -30,7 +36,12 @@ from incidents.services.policy import (
     playbook_update,
     severity_policy_update,
 )
-from incidents.services.sla import deadlines_recompute
+from incidents.services.roster import (
+    oncall_rotation_generate,
+    sla_config_delete,
+    sla_config_save,
+)
+from incidents.services.sla import deadlines_recompute, sla_clock_start
 
 __all__ = [
     "LOG_FIELDS",
@@ -51,11 +62,20 @@ __all__ = [
     "incident_reopen",
     "incident_resolve",
     "incident_update_log",
+    "level_recipients",
+    "notification_deliver",
+    "notifications_create",
+    "oncall_rotation_generate",
     "playbook_step_create",
     "playbook_step_delete",
     "playbook_step_update",
     "playbook_update",
     "postmortem_missing",
+    "rule_apply",
     "severity_policy_update",
+    "sla_clock_start",
+    "sla_config_delete",
+    "sla_config_save",
+    "sla_sweep",
     "timeline_record",
 ]

@@ -31,16 +31,17 @@ from incidents.enums import (
     Status,
     TimelineKind,
 )
-from incidents.models import ChecklistStep, Incident
+from incidents.models import ChecklistStep, Escalation, EscalationRule, Incident
 from incidents.permissions import IncidentPerm
 from incidents.services._common import lock, require, required_text
+from incidents.services.notify import notifications_create
 from incidents.services.opening import (
     _append_playbook,
     immediate_playbook,
     incident_bound_action_done,
     timeline_record,
 )
-from incidents.services.sla import deadlines_recompute
+from incidents.services.sla import breach_on_acknowledge, breach_on_resolve, sla_clock_start
 
 # The incident-log fields a person may edit (PATCH / admin form).
 LOG_FIELDS = (
@@ -78,15 +79,18 @@ def incident_acknowledge(*, incident: Incident, actor: User | None) -> Incident:
         raise _refuse(locked, _("acknowledged"), _("open"))
     now = timezone.now()
     locked.status = Status.ACKNOWLEDGED
+    late = False
     if locked.acknowledged_at is None:
         locked.acknowledged_at = now
         locked.acknowledged_by = actor
-    locked.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+        late = locked.acknowledged_late = breach_on_acknowledge(locked, now)
+    locked.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "acknowledged_late"])
     timeline_record(
         incident=locked,
         kind=TimelineKind.ACKNOWLEDGED,
         actor=actor,
-        message=_("Acknowledged."),
+        message=_("Acknowledged.") + (" " + _("After the response deadline.") if late else ""),
+        data={"late": True} if late else None,
     )
     return locked
 
@@ -103,7 +107,8 @@ def incident_resolve(*, incident: Incident, actor: User | None, resolution: str 
     locked.status = Status.RESOLVED
     locked.resolved_at = now
     locked.resolved_by = actor
-    fields = ["status", "resolved_at", "resolved_by"]
+    locked.resolved_late = breach_on_resolve(locked, now)
+    fields = ["status", "resolved_at", "resolved_by", "resolved_late"]
     if resolution.strip():
         locked.resolution = resolution.strip()
         fields.append("resolution")
@@ -232,7 +237,8 @@ def incident_change_severity(
         raise _refuse(locked, _("reclassified"), _("not closed"))
     before = locked.severity
     locked.severity = severity
-    fields = ["severity"]
+    locked.severity_set_at = timezone.now()
+    fields = ["severity", "severity_set_at"]
     if locked.status == Status.DEFERRED and severity not in DEFERRABLE_SEVERITIES:
         locked.status = Status.OPEN  # it blocks now: back into the active flow
         fields.append("status")
@@ -256,7 +262,7 @@ def incident_change_severity(
         and not ChecklistStep.objects.filter(incident=locked, playbook=playbook).exists()
     ):
         _append_playbook(locked, playbook)
-    deadlines_recompute(incident=locked)
+    sla_clock_start(incident=locked)  # deadlines from now, and the new severity's rules
     return locked
 
 
@@ -268,10 +274,13 @@ def incident_escalate(
     criterion: str,
     level: int | None = None,
     note: str = "",
+    rule: EscalationRule | None = None,
 ) -> Incident:
     """Move the escalation level up (one, the criterion's level, or the named one); never down.
 
-    The single place for escalation: notifications (issue 4) hook in here."""
+    The single place for escalation: an ``Escalation`` row (a level is reached once), the
+    timeline, the bound "escalate" step, and the new level's people notified once. ``rule`` is
+    the escalation rule when the SLA sweep escalates (``actor`` None)."""
     require(actor, IncidentPerm.ESCALATE, _("You may not escalate incidents."))
     if criterion not in EscalationCriterion.values:
         msg = _("Choose one of the runbook's escalation criteria: %s.") % ", ".join(
@@ -304,6 +313,15 @@ def incident_escalate(
             )
     locked.escalation_level = target
     locked.save(update_fields=["escalation_level"])
+    escalation = Escalation.objects.create(
+        incident=locked,
+        from_level=current,
+        to_level=target,
+        criterion=criterion,
+        rule=rule,
+        actor=actor,
+        note=note.strip(),
+    )
     label = EscalationCriterion(criterion).label
     timeline_record(
         incident=locked,
@@ -312,15 +330,24 @@ def incident_escalate(
         message=_("Escalated L%(cur)d → L%(to)d (%(name)s): %(criterion)s")
         % {"cur": current, "to": target, "name": LEVEL_NAMES[target], "criterion": label}
         + (f" — {note.strip()}" if note.strip() else ""),
-        data={"from": current, "to": target, "criterion": criterion, "note": note.strip()},
+        data={
+            "from": current,
+            "to": target,
+            "criterion": criterion,
+            "note": note.strip(),
+            "rule": rule.pk if rule is not None else None,
+        },
     )
     incident_bound_action_done(incident=locked, action=BoundAction.ESCALATE, actor=actor)
-    if target >= 3:
-        # Level 3 is the pilot coordinator: escalating there is the runbook's "notify the
-        # pilot coordinator" (SEV0 step 5).
-        incident_bound_action_done(
-            incident=locked, action=BoundAction.NOTIFY_COORDINATOR, actor=actor
-        )
+    # Notifying level 3 ticks the runbook's "notify the pilot coordinator" (SEV0 step 5).
+    notifications_create(
+        incident=locked,
+        level=target,
+        event=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        headline=_("escalated to L%(to)d (%(name)s): %(criterion)s")
+        % {"to": target, "name": LEVEL_NAMES[target], "criterion": label},
+    )
     return locked
 
 

@@ -26,7 +26,7 @@ from incidents.models import (
 )
 from incidents.permissions import IncidentPerm
 from incidents.services._common import actor_label, lock, require, required_text
-from incidents.services.sla import deadlines_recompute
+from incidents.services.sla import sla_clock_start
 
 COUNTER_PK = 1
 
@@ -182,6 +182,7 @@ def incident_open_or_attach(
         if existing is not None:
             return _attach(existing, deals, actor, label), False
     number = _take_number(counter)
+    now = timezone.now()
 
     incident = Incident.objects.create(
         number=number,
@@ -195,10 +196,10 @@ def incident_open_or_attach(
         affected_deals=deals,
         dedup_key=dedup_key,
         reported_by=actor,
-        opened_at=timezone.now(),
+        opened_at=now,
+        severity_set_at=now,
     )
     _instantiate_checklist(incident)
-    deadlines_recompute(incident=incident)
     timeline_record(
         incident=incident,
         kind=TimelineKind.OPENED,
@@ -213,6 +214,7 @@ def incident_open_or_attach(
             "affected_deals": deals,
         },
     )
+    sla_clock_start(incident=incident)  # deadlines, timers, and whom to tell at once
     return incident, True
 
 

@@ -7,7 +7,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from incidents.enums import Category, Severity, Source, Status
-from incidents.models import ChecklistStep, Incident, IncidentCounter, TimelineEntry
+from incidents.models import (
+    ChecklistStep,
+    Incident,
+    IncidentCounter,
+    RosterMember,
+    TimelineEntry,
+    WebhookEndpoint,
+)
 from incidents.services import incident_open
 
 
@@ -53,3 +60,36 @@ def bulk_incidents(count: int, *, start: datetime | None = None) -> list[Inciden
     )
     IncidentCounter.objects.update_or_create(pk=1, defaults={"last_number": first + count})
     return incidents
+
+
+def roster_member(
+    user: User,
+    level: int,
+    *,
+    email: str | None = None,
+    webhook: WebhookEndpoint | None = None,
+    on_call_from: datetime | None = None,
+    on_call_until: datetime | None = None,
+) -> RosterMember:
+    """A roster member (email: None → ``<username>@example.test``, "" → none), optionally on
+    call."""
+    from incidents.models import OnCallShift
+
+    member = RosterMember.objects.create(
+        user=user,
+        level_id=level,
+        email=f"{user.username}@example.test" if email is None else email,
+        webhook=webhook,
+    )
+    if on_call_from is not None:
+        OnCallShift.objects.create(
+            member=member,
+            level_id=level,
+            starts_at=on_call_from,
+            ends_at=on_call_until or on_call_from + timedelta(days=7),
+        )
+    return member
+
+
+def webhook_endpoint(url: str, *, name: str = "chat", secret: str = "s3cret") -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(name=name, url=url, secret=secret)

@@ -314,8 +314,9 @@ def test_list_filters_and_fields(operator, client_for):
     assert set(rows[0]) == {
         "number", "title", "severity", "category", "status", "escalation_level", "opened_at",
         "acknowledged_at", "resolved_at", "closed_at", "response_due_at", "escalation_due_at",
-        "affected_deals", "dedup_key", "description", "impact", "root_cause", "resolution",
-        "prevention", "lessons_learned", "reported_by", "resolved_by",
+        "acknowledged_late", "resolved_late", "affected_deals", "dedup_key", "description",
+        "impact", "root_cause", "resolution", "prevention", "lessons_learned", "reported_by",
+        "resolved_by",
     }  # fmt: skip
 
     def numbers(query):

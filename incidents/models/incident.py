@@ -170,11 +170,15 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     deferred_at = models.DateTimeField(_("deferred at"), null=True, blank=True)
-    # Deadlines: filled by the SLA clock (issue 4).
+    # The SLA clock (issue 4): deadlines from the severity policy and the escalation rules,
+    # counted from when the incident got its current severity; breaches recorded when they happen.
+    severity_set_at = models.DateTimeField(_("severity set at"), null=True, blank=True)
     response_due_at = models.DateTimeField(_("response due at"), null=True, blank=True)
     escalation_due_at = models.DateTimeField(
         _("escalation due at"), null=True, blank=True, db_index=True
     )
+    acknowledged_late = models.BooleanField(_("acknowledged late"), default=False)
+    resolved_late = models.BooleanField(_("resolved late"), default=False)
 
     class Meta:
         ordering = ["-number"]

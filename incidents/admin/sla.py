@@ -1,0 +1,318 @@
+"""The SLA clock in the operator console: escalation levels and rules (decision owner), roster,
+on-call shifts with a rotation generator and extra holidays (coordinator), webhook endpoints,
+the read-only delivery log and escalations, and the SLA metrics page. Every edit goes through
+the audited service."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin
+from core.errors import DomainError
+from incidents.health import check_sla_sweep
+from incidents.log import human_duration
+from incidents.models import (
+    BusinessHoliday,
+    Escalation,
+    EscalationLevel,
+    EscalationRule,
+    Notification,
+    OnCallShift,
+    RosterMember,
+    SweepHeartbeat,
+    WebhookEndpoint,
+)
+from incidents.permissions import IncidentPerm
+from incidents.services.roster import oncall_rotation_generate, sla_config_delete, sla_config_save
+from incidents.sla.reports import sla_report
+
+
+class _AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saves and deletes through the audited SLA-configuration service."""
+
+    show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        sla_config_save(
+            instance=obj, actor=cast(User, request.user), changed=list(form.changed_data)
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        sla_config_delete(instance=obj, actor=cast(User, request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            sla_config_delete(instance=obj, actor=cast(User, request.user))
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None  # the service wrote the audit event
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None
+
+    def log_deletion(self, request: HttpRequest, obj: Any, object_repr: str) -> Any:
+        return None
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        return None
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+
+@admin.register(EscalationLevel)
+class EscalationLevelAdmin(_AuditedAdmin):
+    list_display = ("level", "name", "responsibilities")
+    fields = ("level", "name", "responsibilities")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("level",) if obj is not None else ()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the runbook's four levels
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(_AuditedAdmin):
+    list_display = (
+        "position",
+        "name",
+        "severity",
+        "trigger",
+        "after_minutes",
+        "action",
+        "level",
+        "active",
+    )
+    list_display_links = ("name",)
+    list_filter = ("active", "severity", "trigger", "action")
+    list_select_related = ("level",)
+    ordering = ("position", "pk")
+
+
+@admin.register(BusinessHoliday)
+class BusinessHolidayAdmin(_AuditedAdmin):
+    list_display = ("date", "name")
+    date_hierarchy = "date"
+    search_fields = ("name",)
+
+
+class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("Signing secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Write-only. Leave empty to keep the current secret."),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("name", "url", "secret", "active")
+
+    def clean_secret(self) -> str:
+        value = str(self.cleaned_data.get("secret") or "")
+        if not value and self.instance.pk:
+            return str(self.instance.secret)  # unchanged
+        if not value:
+            raise forms.ValidationError(_("An endpoint needs a signing secret."))
+        return value
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(_AuditedAdmin):
+    form = WebhookEndpointForm
+    list_display = ("name", "url", "active")
+    search_fields = ("name", "url")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self.has_change_permission(request, obj):
+            return ("name", "url", "secret", "active")
+        return ("name", "url", "active")  # viewers never see the secret
+
+
+@admin.register(RosterMember)
+class RosterMemberAdmin(_AuditedAdmin):
+    list_display = ("user", "level", "email", "webhook", "active")
+    list_filter = ("level", "active")
+    list_select_related = ("user", "level", "webhook")
+    search_fields = ("user__username", "email")
+    raw_id_fields = ("user",)
+
+
+class RotationForm(forms.Form):
+    level = forms.ModelChoiceField(EscalationLevel.objects.order_by("level"))
+    members = forms.ModelMultipleChoiceField(
+        RosterMember.objects.select_related("user", "level").filter(active=True),
+        help_text=_("In rotation order: week 1 the first, week 2 the second, …"),
+    )
+    starts_at = forms.DateTimeField(help_text=_("Start of the first week (e.g. Monday 09:00)."))
+    weeks = forms.IntegerField(min_value=1, max_value=104, initial=4)
+
+
+@admin.register(OnCallShift)
+class OnCallShiftAdmin(_AuditedAdmin):
+    list_display = ("level", "member", "starts_at", "ends_at")
+    list_filter = ("level",)
+    list_select_related = ("level", "member__user")
+    date_hierarchy = "starts_at"
+    fields = ("member", "starts_at", "ends_at")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "rotation/",
+                self.admin_site.admin_view(self.rotation_view),
+                name="incidents_oncallshift_rotation",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotation_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm(IncidentPerm.ADD_SHIFT):
+            raise PermissionDenied
+        form = RotationForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            order = request.POST.getlist("members")  # the order they were picked in
+            ordered = sorted(data["members"], key=lambda m: order.index(str(m.pk)))
+            try:
+                shifts = oncall_rotation_generate(
+                    level=data["level"].level,
+                    members=ordered,
+                    starts_at=data["starts_at"],
+                    weeks=data["weeks"],
+                    actor=cast(User, request.user),
+                )
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, _("%(n)d weekly shifts.") % {"n": len(shifts)})
+                return HttpResponseRedirect(reverse("admin:incidents_oncallshift_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Generate a weekly on-call rotation"),
+            "form": form,
+            "change_url": reverse("admin:incidents_oncallshift_changelist"),
+            "incident": None,
+        }
+        return TemplateResponse(request, "admin/incidents/sla/rotation.html", context)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """The delivery log."""
+
+    list_display = (
+        "created_at",
+        "incident",
+        "level",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "roster_gap",
+        "sent_at",
+        "last_error",
+    )
+    list_filter = ("status", "channel", "level", "roster_gap")
+    list_select_related = ("incident",)
+    search_fields = ("recipient", "key", "last_error")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "sla-report/",
+                self.admin_site.admin_view(self.sla_report_view),
+                name="incidents_sla_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def sla_report_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm(IncidentPerm.VIEW):
+            raise PermissionDenied
+        form = SlaPeriodForm(request.GET or None)
+        end: date = timezone.localdate()
+        start: date = end - timedelta(days=29)
+        if form.is_valid():
+            start = form.cleaned_data.get("start") or start
+            end = form.cleaned_data.get("end") or end
+        zone = timezone.get_current_timezone()
+        report = sla_report(
+            start=datetime.combine(start, time.min, tzinfo=zone),
+            end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+        rows = []
+        for severity, row in report["per_severity"].items():
+            rows.append(
+                (
+                    severity,
+                    {
+                        **row,
+                        "mtta": _seconds(row["mtta_seconds"]),
+                        "mttr": _seconds(row["mttr_seconds"]),
+                        "compliance_text": "—"
+                        if row["compliance"] is None
+                        else f"{row['compliance'] * 100:.1f} %",
+                    },
+                )
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("SLA metrics"),
+            "form": form,
+            "report": {"from": start, "to": end},
+            "mtta": _seconds(report["mtta_seconds"]),
+            "mttr": _seconds(report["mttr_seconds"]),
+            "rows": rows,
+            "heartbeat": SweepHeartbeat.objects.filter(pk=1).first(),
+            "sweep_health": check_sla_sweep(),
+        }
+        return TemplateResponse(request, "admin/incidents/sla/report.html", context)
+
+
+class SlaPeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False)
+    end = forms.DateField(label=_("To"), required=False)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return human_duration(timedelta(seconds=value))
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    list_display = ("at", "incident", "from_level", "to_level", "criterion", "rule", "actor")
+    list_filter = ("to_level", "criterion")
+    list_select_related = ("incident", "rule", "actor")
+    date_hierarchy = "at"
+    show_full_result_count = False

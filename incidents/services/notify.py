@@ -1,0 +1,345 @@
+"""Notifications: who is told (on call now, else every member of the level and the gap
+flagged), the rows created in the caller's transaction (unique key: one per event, recipient and
+channel), and their delivery by a Celery task that sends each at most once.
+
+Delivery holds the notification's row lock while sending and marks it sent in the same
+transaction; a second deliverer (a retried task, another worker, the sweep's catch-up) finds it
+locked (``skip_locked``: busy) or already sent, and sends nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents.enums import BoundAction, Channel, DeliveryStatus, TimelineKind
+from incidents.models import (
+    Escalation,
+    Incident,
+    Notification,
+    RosterMember,
+)
+
+logger = logging.getLogger(__name__)
+
+COORDINATOR_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Recipients:
+    members: list[RosterMember]
+    gap: bool  # nobody on call: every member of the level instead
+
+
+def level_recipients(*, level: int, at: datetime) -> Recipients:
+    """Whoever is on call for ``level`` at ``at``; if nobody, every active member (gap)."""
+    on_call = list(
+        RosterMember.objects.select_related("user", "webhook")
+        .filter(
+            active=True,
+            level_id=level,
+            shifts__level_id=level,
+            shifts__starts_at__lte=at,
+            shifts__ends_at__gt=at,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    if on_call:
+        return Recipients(on_call, gap=False)
+    everyone = list(
+        RosterMember.objects.select_related("user", "webhook")
+        .filter(active=True, level_id=level)
+        .order_by("pk")
+    )
+    return Recipients(everyone, gap=True)
+
+
+def _incident_url(incident: Incident) -> str:
+    base = str(getattr(settings, "SLA_PUBLIC_URL", "") or "").rstrip("/")
+    return f"{base}/admin/incidents/incident/{incident.pk}/change/" if base else ""
+
+
+def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
+    """(subject, body) of a notification about ``incident``."""
+    subject = f"[{incident.severity}] {incident.label} — {incident.title}: {headline}"[:250]
+    lines = [
+        f"{incident.label} — {incident.title}",
+        f"{headline}",
+        f"Severity: {incident.severity} · Status: {incident.status} · "
+        f"Level: L{incident.escalation_level}",
+    ]
+    if incident.response_due_at is not None:
+        lines.append(f"Response due: {incident.response_due_at.isoformat()}")
+    if incident.escalation_due_at is not None:
+        lines.append(f"Escalation due: {incident.escalation_due_at.isoformat()}")
+    url = _incident_url(incident)
+    if url:
+        lines.append(url)
+    return subject, "\n".join(lines)
+
+
+def notifications_create(
+    *,
+    incident: Incident,
+    level: int,
+    event: str,
+    headline: str,
+    escalation: Escalation | None = None,
+) -> list[Notification]:
+    """Tell ``level``'s people about ``event`` (once per event): rows in the caller's
+    transaction, a "notified" timeline row, the gap flagged; delivery after commit.
+
+    Notifying level 3 is the runbook's "notify the pilot coordinator": its bound step ticks."""
+    from incidents.services.opening import incident_bound_action_done, timeline_record
+
+    if Notification.objects.filter(event=event).exists():
+        return []
+    now = timezone.now()
+    recipients = level_recipients(level=level, at=now)
+    subject, body = message_text(incident=incident, headline=headline)
+    rows: list[Notification] = []
+    for member in recipients.members:
+        common: dict[str, Any] = {
+            "event": event,
+            "incident": incident,
+            "escalation": escalation,
+            "level": level,
+            "member": member,
+            "subject": subject,
+            "body": body,
+            "roster_gap": recipients.gap,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        email = member.email or member.user.email
+        if email:
+            rows.append(
+                Notification(
+                    key=f"{event}:email:{member.pk}",
+                    channel=Channel.EMAIL,
+                    recipient=email,
+                    **common,
+                )
+            )
+        if member.webhook is not None and member.webhook.active:
+            rows.append(
+                Notification(
+                    key=f"{event}:webhook:{member.pk}",
+                    channel=Channel.WEBHOOK,
+                    recipient=member.webhook.name,
+                    endpoint=member.webhook,
+                    **common,
+                )
+            )
+    created = Notification.objects.bulk_create(rows)
+    names = sorted({m.user.get_username() for m in recipients.members})
+    if not recipients.members:
+        # No roster for the level at all (an install without one): nothing to send; /metrics
+        # shows the empty level (pcp_roster_members).
+        logger.warning("%s: nobody on the roster of L%d to notify (%s)", incident, level, event)
+    elif recipients.gap:
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.NOTIFIED,
+            actor=None,
+            message=_(
+                "Roster gap: nobody is on call for L%(level)d; notifying every member (%(who)s)."
+            )
+            % {"level": level, "who": ", ".join(names)},
+            data={"level": level, "event": event, "roster_gap": True},
+        )
+    if created:
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.NOTIFIED,
+            actor=None,
+            message=_("Notified L%(level)d (%(who)s): %(headline)s")
+            % {"level": level, "who": ", ".join(names), "headline": headline},
+            data={
+                "level": level,
+                "event": event,
+                "notifications": [n.pk for n in created],
+                "roster_gap": recipients.gap,
+            },
+        )
+        if level == COORDINATOR_LEVEL:
+            incident_bound_action_done(
+                incident=incident, action=BoundAction.NOTIFY_COORDINATOR, actor=None
+            )
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
+    return created
+
+
+def notifications_dispatch(*, notification_ids: list[int]) -> None:
+    """Queue delivery tasks; a broker failure is logged (the sweep re-queues stale ones)."""
+    from incidents.tasks import deliver_notification
+
+    for notification_id in notification_ids:
+        try:
+            deliver_notification.apply_async(args=(notification_id,), retry=False)
+        except Exception as exc:
+            logger.warning("could not queue notification %s: %s", notification_id, exc)
+
+
+# --- delivery ---------------------------------------------------------------------------
+
+
+def notification_backoff(attempts: int) -> int:
+    """Seconds to wait after the ``attempts``-th failed attempt: base · 2^(attempts-1), capped."""
+    base = int(settings.SLA_NOTIFY_BACKOFF_SECONDS)
+    cap = int(settings.SLA_NOTIFY_BACKOFF_MAX_SECONDS)
+    return int(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str  # sent | failed | retry | busy | missing | already_sent | already_failed
+    retry_in: int | None = None
+
+
+def webhook_body(notification: Notification) -> bytes:
+    incident = notification.incident
+    data = {
+        "text": f"{notification.subject}\n{notification.body}",
+        "key": notification.key,
+        "incident": {
+            "number": incident.number,
+            "title": incident.title,
+            "severity": incident.severity,
+            "status": incident.status,
+            "escalation_level": incident.escalation_level,
+        },
+        "level": notification.level,
+        "roster_gap": notification.roster_gap,
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _send_webhook(notification: Notification) -> str:
+    """'' when the receiver answered 2xx, else the reason."""
+    from pilot.services.webhooks import sign  # one signing implementation for the project
+
+    endpoint = notification.endpoint
+    if endpoint is None or not endpoint.active:
+        return "webhook endpoint removed or inactive"
+    if not endpoint.url.startswith(("http://", "https://")):
+        return "unsupported URL scheme"
+    body = webhook_body(notification)
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "pilot-control-plane-notifications/1",
+            "X-Signature": sign(secret=endpoint.secret, timestamp=timestamp, body=body),
+            "X-Signature-Timestamp": timestamp,
+            "X-Notification-Key": notification.key,
+        },
+    )
+    try:
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=int(settings.SLA_WEBHOOK_TIMEOUT_SECONDS)
+        ) as response:
+            code = int(response.status)
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return str(exc)[:500] or exc.__class__.__name__
+    return "" if 200 <= code < 300 else f"HTTP {code}"
+
+
+def _send_email(notification: Notification) -> str:
+    try:
+        EmailMessage(
+            subject=notification.subject,
+            body=notification.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notification.recipient],
+            headers={"X-Notification-Key": notification.key},
+        ).send(fail_silently=False)
+    except Exception as exc:  # SMTP errors, refused connections, bad addresses
+        return f"{exc.__class__.__name__}: {exc}"[:500]
+    return ""
+
+
+def max_attempts() -> int:
+    return int(settings.SLA_NOTIFY_MAX_RETRIES) + 1
+
+
+def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
+    """Send one queued notification once. On failure: ``retry`` (with the backoff) or, after
+    the last allowed attempt, ``failed`` with the reason. Never sends one that is not queued."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "incident")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None:
+            exists = Notification.objects.filter(pk=notification_id).exists()
+            return DeliveryOutcome("busy" if exists else "missing")
+        if notification.status != DeliveryStatus.QUEUED:
+            return DeliveryOutcome(f"already_{notification.status}")
+        notification.attempts += 1
+        final = notification.attempts >= max_attempts()
+        if notification.channel == Channel.WEBHOOK:
+            error = _send_webhook(notification)
+        else:
+            error = _send_email(notification)
+        now = timezone.now()
+        outcome: DeliveryOutcome
+        if not error:
+            notification.status = DeliveryStatus.SENT
+            notification.sent_at = now
+            notification.last_error = ""
+            notification.next_attempt_at = None
+            outcome = DeliveryOutcome("sent")
+        elif final:
+            notification.status = DeliveryStatus.FAILED
+            notification.failed_at = now
+            notification.last_error = error
+            notification.next_attempt_at = None
+            outcome = DeliveryOutcome("failed")
+        else:
+            delay = notification_backoff(notification.attempts)
+            notification.last_error = error
+            notification.next_attempt_at = now + timedelta(seconds=delay)
+            outcome = DeliveryOutcome("retry", retry_in=delay)
+        notification.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "sent_at",
+                "failed_at",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+    if outcome.status == "failed":
+        logger.warning("notification %s failed: %s", notification_id, error)
+    return outcome
+
+
+def stale_notification_ids(*, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:
+    """Queued notifications whose next attempt is overdue by ``grace`` (a lost task)."""
+    return list(
+        Notification.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lt=now - grace)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,150 @@
+"""Edits of the SLA configuration — escalation levels and rules (decision owner), roster,
+on-call shifts and extra holidays (pilot coordinator), webhook endpoints (decision owner) — each
+audited in the same transaction; and the weekly on-call rotation generator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import models, transaction
+from django.forms.models import model_to_dict
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError, NotAllowed
+from core.services import audit_record
+from incidents.models import (
+    BusinessHoliday,
+    EscalationLevel,
+    EscalationRule,
+    OnCallShift,
+    RosterMember,
+    WebhookEndpoint,
+)
+
+SECRET_FIELDS = frozenset({"secret"})
+
+
+def _perm(model: type[models.Model], verb: str) -> str:
+    return f"incidents.{verb}_{model._meta.model_name}"
+
+
+# Who edits what: the policy and the endpoints (secrets) are the decision owner's; the roster,
+# shifts and extra holidays the pilot coordinator's (granted in core/roles.py).
+EDITABLE: tuple[type[models.Model], ...] = (
+    EscalationLevel,
+    EscalationRule,
+    RosterMember,
+    OnCallShift,
+    BusinessHoliday,
+    WebhookEndpoint,
+)
+
+
+def _snapshot(obj: models.Model) -> dict[str, Any]:
+    data = model_to_dict(obj)
+    return {
+        k: ("***" if k in SECRET_FIELDS else v if isinstance(v, str | int | bool) else str(v))
+        for k, v in data.items()
+        if v is not None
+    }
+
+
+def _require(actor: User | None, model: type[models.Model], verb: str) -> None:
+    if actor is None or not actor.has_perm(_perm(model, verb)):
+        raise NotAllowed(
+            _("You may not %(verb)s %(what)s.")
+            % {"verb": verb, "what": model._meta.verbose_name_plural}
+        )
+
+
+@transaction.atomic
+def sla_config_save(
+    *, instance: models.Model, actor: User | None, changed: Sequence[str] = (), reason: str = ""
+) -> models.Model:
+    """Create or change one SLA configuration row (validated), audited with before/after."""
+    model = type(instance)
+    if model not in EDITABLE:
+        raise DomainError(f"{model.__name__} is not SLA configuration.")
+    creating = instance.pk is None or not model._default_manager.filter(pk=instance.pk).exists()
+    _require(actor, model, "add" if creating else "change")
+    before = {} if creating else _snapshot(model._default_manager.get(pk=instance.pk))
+    if isinstance(instance, OnCallShift):
+        instance.level_id = instance.member.level_id  # a shift covers its member's level
+    instance.full_clean()
+    instance.save()
+    after = _snapshot(instance)
+    fields = list(changed) or sorted(k for k in after if before.get(k) != after.get(k))
+    audit_record(
+        actor=actor,
+        action=f"{model._meta.model_name}.{'create' if creating else 'change'}",
+        target=instance,
+        reason=reason,
+        data={
+            "before": {k: before.get(k) for k in fields},
+            "after": {k: after.get(k) for k in fields},
+        },
+    )
+    return instance
+
+
+@transaction.atomic
+def sla_config_delete(*, instance: models.Model, actor: User | None, reason: str = "") -> None:
+    model = type(instance)
+    if model not in EDITABLE:
+        raise DomainError(f"{model.__name__} is not SLA configuration.")
+    _require(actor, model, "delete")
+    audit_record(
+        actor=actor,
+        action=f"{model._meta.model_name}.delete",
+        target=instance,
+        reason=reason,
+        data={"before": _snapshot(instance)},
+    )
+    instance.delete()
+
+
+@transaction.atomic
+def oncall_rotation_generate(
+    *,
+    level: int,
+    members: Sequence[RosterMember],
+    starts_at: datetime,
+    weeks: int,
+    actor: User | None,
+) -> list[OnCallShift]:
+    """A weekly rotation for ``level``: week *i* from ``starts_at`` is covered by
+    ``members[i % len(members)]``. Weeks already covered by a shift of that member are kept."""
+    _require(actor, OnCallShift, "add")
+    if not members:
+        raise DomainError(_("A rotation needs at least one member."))
+    if not 1 <= weeks <= 104:
+        raise DomainError(_("Generate 1 to 104 weeks."), fields={"weeks": [_("1 to 104.")]})
+    wrong = [m for m in members if m.level_id != level]
+    if wrong:
+        raise DomainError(
+            _("%(who)s is not on level %(level)d.") % {"who": wrong[0], "level": level}
+        )
+    shifts: list[OnCallShift] = []
+    for week in range(weeks):
+        member = members[week % len(members)]
+        start = starts_at + timedelta(weeks=week)
+        end = start + timedelta(weeks=1)
+        shift, _created = OnCallShift.objects.get_or_create(
+            member=member, level_id=level, starts_at=start, defaults={"ends_at": end}
+        )
+        shifts.append(shift)
+    audit_record(
+        actor=actor,
+        action="oncallshift.rotation_generate",
+        target=EscalationLevel.objects.get(pk=level),
+        data={
+            "level": level,
+            "members": [m.pk for m in members],
+            "starts_at": starts_at.isoformat(),
+            "weeks": weeks,
+        },
+    )
+    return shifts

@@ -1,0 +1,1 @@
+"""The SLA clock: business calendar, deadlines, escalation rules, roster and notifications."""

@@ -1,0 +1,246 @@
+"""Reads of the SLA clock: MTTA, MTTR and compliance per severity for a period, and the
+numbers ``/metrics`` exposes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from incidents.enums import ACTIVE_STATUSES, DeliveryStatus, Severity, TimerState
+from incidents.models import (
+    Escalation,
+    Incident,
+    Notification,
+    RosterMember,
+    SlaTimer,
+    SweepHeartbeat,
+)
+
+
+@dataclass
+class SeverityStats:
+    count: int = 0
+    acknowledged: int = 0
+    acknowledged_in_time: int = 0
+    acknowledged_late: int = 0  # late, or still unacknowledged past the deadline
+    resolved: int = 0
+    resolved_in_time: int = 0
+    resolved_late: int = 0
+    ack_seconds: list[float] = field(default_factory=list)
+    resolve_seconds: list[float] = field(default_factory=list)
+
+    def as_data(self) -> dict[str, Any]:
+        judged = self.acknowledged_in_time + self.acknowledged_late
+        return {
+            "count": self.count,
+            "acknowledged": self.acknowledged,
+            "acknowledged_in_time": self.acknowledged_in_time,
+            "acknowledged_late": self.acknowledged_late,
+            "resolved": self.resolved,
+            "resolved_in_time": self.resolved_in_time,
+            "resolved_late": self.resolved_late,
+            "mtta_seconds": _mean(self.ack_seconds),
+            "mttr_seconds": _mean(self.resolve_seconds),
+            # Share of incidents whose response deadline has been judged that met it.
+            "compliance": round(self.acknowledged_in_time / judged, 4) if judged else None,
+        }
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def sla_report(*, start: datetime, end: datetime, now: datetime | None = None) -> dict[str, Any]:
+    """Incidents opened in ``[start, end)``: mean time to acknowledge / resolve (from opening)
+    and, per severity, how many met their response and resolution deadlines."""
+    now = now or timezone.now()
+    per: dict[str, SeverityStats] = {s: SeverityStats() for s in Severity.values}
+    ack_all: list[float] = []
+    res_all: list[float] = []
+    rows = (
+        Incident.objects.filter(opened_at__gte=start, opened_at__lt=end)
+        .values_list(
+            "severity",
+            "opened_at",
+            "acknowledged_at",
+            "resolved_at",
+            "response_due_at",
+            "acknowledged_late",
+            "resolved_late",
+        )
+        .iterator(chunk_size=2000)
+    )
+    for severity, opened, acked, resolved, due, ack_late, res_late in rows:
+        stats = per.setdefault(severity, SeverityStats())
+        stats.count += 1
+        if acked is not None:
+            stats.acknowledged += 1
+            seconds = (acked - opened).total_seconds()
+            stats.ack_seconds.append(seconds)
+            ack_all.append(seconds)
+            if ack_late:
+                stats.acknowledged_late += 1
+            else:
+                stats.acknowledged_in_time += 1
+        elif due is not None and due < now:
+            stats.acknowledged_late += 1
+        if resolved is not None:
+            stats.resolved += 1
+            seconds = (resolved - opened).total_seconds()
+            stats.resolve_seconds.append(seconds)
+            res_all.append(seconds)
+            if res_late:
+                stats.resolved_late += 1
+            else:
+                stats.resolved_in_time += 1
+    return {
+        "from": start,
+        "to": end,
+        "mtta_seconds": _mean(ack_all),
+        "mttr_seconds": _mean(res_all),
+        "per_severity": {s: stats.as_data() for s, stats in per.items()},
+    }
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    name: str
+    kind: str  # gauge | counter
+    help: str
+    samples: list[tuple[dict[str, str], float]]
+
+
+def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
+    """Everything ``/metrics`` shows (a handful of aggregate queries)."""
+    now = now or timezone.now()
+    active = sorted(str(s) for s in ACTIVE_STATUSES)
+    open_rows = (
+        Incident.objects.filter(status__in=active)
+        .values("severity", "escalation_level")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    breaches = Incident.objects.aggregate(
+        ack=Count("id", filter=Q(acknowledged_late=True)),
+        res=Count("id", filter=Q(resolved_late=True)),
+        overdue=Count(
+            "id",
+            filter=Q(status="open", acknowledged_at__isnull=True, response_due_at__lt=now),
+        ),
+    )
+    escalations = (
+        Escalation.objects.values("to_level")
+        .annotate(n=Count("id"), auto=Count("id", filter=Q(actor__isnull=True)))
+        .order_by()
+    )
+    notifications = (
+        Notification.objects.values("channel", "status")
+        .annotate(n=Count("id"), gap=Count("id", filter=Q(roster_gap=True)))
+        .order_by()
+    )
+    members = (
+        RosterMember.objects.filter(active=True).values("level").annotate(n=Count("id")).order_by()
+    )
+    oldest_due = SlaTimer.objects.filter(state=TimerState.PENDING, due_at__lte=now).aggregate(
+        m=Min("due_at")
+    )["m"]
+    beat = SweepHeartbeat.objects.filter(pk=1).values_list("last_finished_at", flat=True).first()
+    member_counts = {row["level"]: row["n"] for row in members}
+    return [
+        MetricSample(
+            "pcp_incidents_open",
+            "gauge",
+            "Incidents not resolved or closed, by severity and escalation level.",
+            [
+                ({"severity": r["severity"], "level": str(r["escalation_level"])}, r["n"])
+                for r in open_rows
+            ],
+        ),
+        MetricSample(
+            "pcp_incident_deadline_breaches_total",
+            "counter",
+            "Incidents acknowledged after the response deadline / resolved after the "
+            "escalation deadline.",
+            [({"kind": "acknowledge"}, breaches["ack"]), ({"kind": "resolve"}, breaches["res"])],
+        ),
+        MetricSample(
+            "pcp_incidents_unacknowledged_overdue",
+            "gauge",
+            "Open incidents past their response deadline and not acknowledged.",
+            [({}, breaches["overdue"])],
+        ),
+        MetricSample(
+            "pcp_incident_escalations_total",
+            "counter",
+            "Escalations by target level and whether the SLA sweep made them.",
+            [
+                ({"to_level": str(r["to_level"]), "automatic": "true"}, r["auto"])
+                for r in escalations
+            ]
+            + [
+                ({"to_level": str(r["to_level"]), "automatic": "false"}, r["n"] - r["auto"])
+                for r in escalations
+            ],
+        ),
+        MetricSample(
+            "pcp_notifications_total",
+            "counter",
+            "Notifications by channel and delivery status.",
+            [({"channel": r["channel"], "status": r["status"]}, r["n"]) for r in notifications],
+        ),
+        MetricSample(
+            "pcp_notification_failures_total",
+            "counter",
+            "Notifications that failed after every retry.",
+            [
+                ({"channel": r["channel"]}, r["n"])
+                for r in notifications
+                if r["status"] == DeliveryStatus.FAILED
+            ],
+        ),
+        MetricSample(
+            "pcp_notification_roster_gaps_total",
+            "counter",
+            "Notifications sent to a whole level because nobody was on call.",
+            [({}, sum(r["gap"] for r in notifications))],
+        ),
+        MetricSample(
+            "pcp_roster_members",
+            "gauge",
+            "Active roster members per escalation level (0: nobody can be notified).",
+            [({"level": str(level)}, member_counts.get(level, 0)) for level in range(1, 5)],
+        ),
+        MetricSample(
+            "pcp_sla_sweep_lag_seconds",
+            "gauge",
+            "Age of the oldest due deadline the sweep has not handled yet (0: none).",
+            [({}, max(0.0, (now - oldest_due).total_seconds()) if oldest_due else 0.0)],
+        ),
+        MetricSample(
+            "pcp_sla_sweep_last_run_age_seconds",
+            "gauge",
+            "Seconds since the SLA sweep last finished (-1: never).",
+            [({}, (now - beat).total_seconds() if beat else -1.0)],
+        ),
+    ]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def prometheus_text(samples: list[MetricSample]) -> str:
+    """The Prometheus text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+    for metric in samples:
+        lines.append(f"# HELP {metric.name} {metric.help}")
+        lines.append(f"# TYPE {metric.name} {metric.kind}")
+        for labels, value in metric.samples:
+            label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            suffix = f"{{{label_text}}}" if label_text else ""
+            lines.append(f"{metric.name}{suffix} {float(value):g}")
+    return "\n".join(lines) + "\n"
