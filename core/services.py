@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import auth_cache
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import ApiKey, AuditEvent
 from core.permissions import CorePerm
@@ -194,6 +195,8 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "") -> ApiKey
     key.revoked_by = _actor_or_none(actor)
     key.save(update_fields=["revoked_at", "revoked_by"])
     audit_record(actor=actor, action="api_key.revoke", target=key, reason=reason)
+    auth_cache.bump_epoch()  # see core.signals: now and again after commit
+    transaction.on_commit(auth_cache.bump_epoch)
     return key
 
 
@@ -202,19 +205,93 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
-    """The active key matching ``raw_key``, or None. Compares digests in constant time."""
+    """The active key matching ``raw_key``, or None. Compares digests in constant time.
+
+    Served from the auth cache when it holds a current entry (see ``core.auth_cache``); the
+    returned key's ``user`` then carries its permission set, so permission checks need no query.
+    """
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(raw_key) > 200:
         return None
+    digest = api_key_digest(raw_key)
+    now = timezone.now()
+    entry, epoch = auth_cache.lookup(digest)
+    if entry is not None:
+        cached = _key_from_entry(entry)
+        if not cached.is_active:
+            return None
+        if cached.last_used_at is None or cached.last_used_at < now - LAST_USED_RESOLUTION:
+            _touch(cached, now)
+            auth_cache.store(
+                digest, {**entry, "last_used_at": now.timestamp()}, epoch=entry["epoch"]
+            )
+        return cached
     key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
-    if key is None or not hmac.compare_digest(key.digest, api_key_digest(raw_key)):
+    if key is None or not hmac.compare_digest(key.digest, digest):
         return None
     if not key.is_active or not key.user.is_active:
         return None
-    now = timezone.now()
     if key.last_used_at is None or key.last_used_at < now - LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
-        key.last_used_at = now
+        _touch(key, now)
+    if epoch is not None:
+        auth_cache.store(digest, _entry_from_key(key), epoch=epoch)
+    return key
+
+
+def _touch(key: ApiKey, now: datetime) -> None:
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ).update(last_used_at=now)
+    key.last_used_at = now
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value is not None else None
+
+
+def _entry_from_key(key: ApiKey) -> dict[str, Any]:
+    user = key.user
+    return {
+        "key_id": key.pk,
+        "name": key.name,
+        "prefix": key.prefix,
+        "expires_at": _ts(key.expires_at),
+        "last_used_at": _ts(key.last_used_at),
+        "user_id": user.pk,
+        "username": user.get_username(),
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "user_perms": sorted(user.get_user_permissions()),
+        "group_perms": sorted(user.get_group_permissions()),
+    }
+
+
+def _key_from_entry(entry: dict[str, Any]) -> ApiKey:
+    user = UserModel(
+        pk=entry["user_id"],
+        username=entry["username"],
+        is_active=True,
+        is_staff=entry["is_staff"],
+        is_superuser=entry["is_superuser"],
+    )
+    user._state.adding = False
+    user._state.db = "default"
+    user_perms, group_perms = set(entry["user_perms"]), set(entry["group_perms"])
+    user._user_perm_cache = user_perms  # type: ignore[attr-defined]
+    user._group_perm_cache = group_perms  # type: ignore[attr-defined]
+    user._perm_cache = user_perms | group_perms  # type: ignore[attr-defined]
+    key = ApiKey(
+        pk=entry["key_id"],
+        name=entry["name"],
+        prefix=entry["prefix"],
+        user=user,
+        expires_at=_dt(entry["expires_at"]),
+        last_used_at=_dt(entry["last_used_at"]),
+    )
+    key._state.adding = False
+    key._state.db = "default"
     return key

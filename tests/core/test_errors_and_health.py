@@ -68,12 +68,22 @@ def test_pagination_refuses_bad_limits(client_for, owner) -> None:
 
 
 def test_healthz_is_ok_with_real_postgres_and_redis(client) -> None:
+    from incidents.services import sla_sweep
+
+    sla_sweep()  # the SLA clock's heartbeat: a sweep that never ran is reported as degraded
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "cache": "ok", "broker": "ok"},
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "sla_sweep": "ok"},
     }
+
+
+def test_healthz_is_degraded_while_the_sla_sweep_has_never_run(client) -> None:
+    body = client.get("/healthz/").json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["sla_sweep"] != "ok"
 
 
 def test_healthz_is_degraded_but_200_when_redis_is_unreachable(client) -> None:

@@ -34,6 +34,8 @@ def test_embedded_default_boots_with_no_environment(tmp_path: Path) -> None:
     migrate = _run(["manage.py", "migrate", "--noinput", "-v0"], env)
     assert migrate.returncode == 0, migrate.stderr
     assert (tmp_path / "var" / "db.sqlite3").exists()
+    sweep = _run(["manage.py", "sla_sweep_once"], env)  # what beat does every 30 s
+    assert sweep.returncode == 0, sweep.stderr
     (tmp_path / "var" / "broker" / "queue").mkdir(parents=True)
     probe = _run(
         [
