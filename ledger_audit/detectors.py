@@ -11,7 +11,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from ledger_audit.enums import (
@@ -108,15 +123,43 @@ def _entries_by_deal(deal_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]
     return grouped
 
 
-# 1. The same idempotency key on more than one ledger entry.
-def detect_duplicate_keys(scope: Scope, now: datetime) -> list[Problem]:
-    dup = LedgerEntry.objects.values("idempotency_key").annotate(n=Count("id")).filter(n__gt=1)
+class _EqualsAny(Func):
+    """``column = ANY(array)``: one array parameter however many values (PostgreSQL)."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _duplicate_keys_match(scope: Scope) -> Q | _EqualsAny | None:
+    """Which entries carry a duplicated key (None: none do). Two steps on PostgreSQL: the keys
+    first (the bare ``GROUP BY`` on the indexed column ``HAVING count(*) > 1``, no join back to
+    the table), then only their entries by ``= ANY(array)`` (one parameter, however many keys).
+    SQLite (the embedded default) keeps the single statement with a subquery."""
+    entries = LedgerEntry.objects.order_by()
     if scope.keys is not None:
         if not scope.keys:
-            return []
-        dup = dup.filter(idempotency_key__in=scope.keys)
+            return None
+        entries = entries.filter(idempotency_key__in=scope.keys)
+    dup = entries.values("idempotency_key").annotate(n=Count("*")).filter(n__gt=1)
+    if connection.vendor != "postgresql":
+        return Q(idempotency_key__in=dup.values("idempotency_key"))
+    keys = [row["idempotency_key"] for row in dup]
+    if not keys:
+        return None
+    from django.contrib.postgres.fields import ArrayField
+
+    array = Value(keys, output_field=ArrayField(CharField()))
+    return _EqualsAny(F("idempotency_key"), array)
+
+
+# 1. The same idempotency key on more than one ledger entry.
+def detect_duplicate_keys(scope: Scope, now: datetime) -> list[Problem]:
+    match = _duplicate_keys_match(scope)
+    if match is None:
+        return []
     rows = (
-        LedgerEntry.objects.filter(idempotency_key__in=dup.values("idempotency_key"))
+        LedgerEntry.objects.filter(match)
         .order_by("idempotency_key", "created_at", "id")
         .values(*ENTRY_VALUES)
     )

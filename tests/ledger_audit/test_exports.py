@@ -178,3 +178,65 @@ def test_unknown_incident_and_no_deals(operator, client_for):
     response = client.post("/api/v1/exports/", {"incident": empty.number}, format="json")
     assert response.status_code == 400
     assert "deal_ids" in response.json()["error"]["fields"]
+
+
+def test_postgresql_lines_match_the_python_lines_byte_for_byte():
+    """The PostgreSQL export builds each line in SQL; the SQLite path (the embedded default)
+    builds it in Python. Both write the same bytes, awkward values included."""
+    import io
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from ledger_audit.models import Deal, DealEvent, Dispute, LedgerEntry, Timer
+    from ledger_audit.services import exports
+
+    whole = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    fine = datetime(2026, 3, 1, 12, 0, 0, 120, tzinfo=UTC)
+    for deal_id in ("Dé-1", 'D"2\\'):
+        Deal.objects.create(deal_id=deal_id, state="FUNDED", state_since=whole)
+        DealEvent.objects.create(
+            deal_id=deal_id, state="ISSUE", occurred_at=fine, template_version="v\t«2»"
+        )
+        for n, amount in enumerate(["0", "0.00000001", "-5", "123456789012.5"]):
+            LedgerEntry.objects.create(
+                entry_id=f"{deal_id}-{n}",
+                deal_id=deal_id,
+                idempotency_key=f"k\n{n}",
+                kind="hold",
+                amount=Decimal(amount),
+                currency="EUR",
+                created_at=whole,
+            )
+        Timer.objects.create(
+            timer_id=f"{deal_id}-t", deal_id=deal_id, kind="😀", expires_at=fine, status="running"
+        )
+        Dispute.objects.create(
+            dispute_id=f"{deal_id}-p",
+            deal_id=deal_id,
+            opened_at=whole,
+            ttl_seconds=None,
+            expires_at=fine,
+            status="open",
+            resolution='a "b" \\ c',
+        )
+    deals = ["Dé-1", 'D"2\\']
+    python = b"".join(exports._line(kind, row) for _key, kind, row in exports._rows(deals))
+
+    class Export:
+        pk = 0
+        deal_ids = deals
+
+    out = io.BytesIO()
+    sha256, counts = exports._write_sql(Export, out)  # type: ignore[arg-type]
+    assert out.getvalue() == python
+    assert sha256 == hashlib.sha256(python).hexdigest()
+    assert counts == {"deal_event": 2, "ledger_entry": 8, "timer": 2, "dispute": 2}
+    rows = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+    assert [r["amount"] for r in rows if r["type"] == "ledger_entry"][:4] == [
+        "0.00000000",
+        "0.00000001",
+        "-5.00000000",
+        "123456789012.50000000",
+    ]
+    assert rows[0]["occurred_at"] == "2026-03-01T12:00:00.000120+00:00"
+    assert rows[1]["created_at"] == "2026-03-01T12:00:00+00:00"
