@@ -6,18 +6,16 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
 from core.errors import DomainError
 from incidents.enums import Severity
 from incidents.models import Incident
@@ -42,39 +40,6 @@ from ledger_audit.services import (
     export_download_open,
     export_request,
 )
-
-COUNT_CAP = 10_000
-
-
-class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
-    """Counts at most COUNT_CAP rows (``SELECT COUNT(*) FROM (... LIMIT cap)``): bounded work on
-    tables of millions; narrow the list with filters or an exact-id search to reach older rows."""
-
-    @cached_property
-    def count(self) -> int:
-        qs = self.object_list
-        if isinstance(qs, QuerySet):
-            return qs.order_by().values("pk")[:COUNT_CAP].count()
-        return len(qs)
-
-
-def choices_filter(field: str, title: Any, choices: list[tuple[str, Any]]) -> type[Any]:
-    """A list filter offering a fixed vocabulary. ``list_filter = ("state",)`` on a field
-    without ``choices`` runs ``SELECT DISTINCT state`` over the whole table on every page."""
-
-    class ChoicesFilter(admin.SimpleListFilter):
-        parameter_name = field
-
-        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-            return choices
-
-        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-            value = self.value()
-            return queryset.filter(**{field: value}) if value else queryset
-
-    ChoicesFilter.title = title
-    return ChoicesFilter
-
 
 DealStateFilter = choices_filter("state", _("state"), list(DealState.choices))
 SeverityFilter = choices_filter("severity", _("severity"), list(Severity.choices))
