@@ -49,6 +49,12 @@ pytest: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## make soak: only the slow reliability tests (real processes, injected faults; see RELIABILITY.md).
+## `make test` runs them too (they are part of the suite); this target re-runs just them.
+soak: $(VENV)/.installed-dev
+	scripts/ensure-services.sh
+	$(TEST_ENV) $(VENV)/bin/pytest -m slow tests/reliability -p no:cacheprovider -s $(PYTEST_ARGS)
+
 ## make deploy-check: production settings pass `check --deploy` (uses throwaway values)
 deploy-check: $(VENV)/.installed
 	DJANGO_ENV=production SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(64))') \

@@ -49,7 +49,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """The request's identity: method, path and body (JSON compared by meaning, not bytes)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # hostile bodies: bytes as sent
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), b"\0", path.encode(), b"\0", canonical):
@@ -138,8 +138,27 @@ def complete(held: Claim, response: HttpResponse) -> None:
         state=IdempotencyRecord.State.COMPLETED,
         status_code=response.status_code,
         content_type=response.get("Content-Type", "application/json")[:100],
-        response_body=bytes(response.content),
+        response_body=_storable(response),
     )
+
+
+REDACTED = "<shown once; not replayed>"
+
+
+def _storable(response: HttpResponse) -> bytes:
+    """The body to replay. Fields a view marks ``idempotency_redact`` (a new API key) are never
+    written to the database: a replay says the key was shown once."""
+    body = bytes(response.content)
+    redact = getattr(response, "idempotency_redact", ())
+    if not redact:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return b"{}"
+    if isinstance(data, dict):
+        data.update(dict.fromkeys(redact, REDACTED))
+    return json.dumps(data).encode()
 
 
 def release(held: Claim) -> None:

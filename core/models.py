@@ -104,3 +104,9 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+
+# The audit chain's model lives with its logic (issue 9).
+from core.audit_chain import AuditLink  # noqa: E402
+
+__all__ = ["ApiKey", "AuditEvent", "AuditLink", "IdempotencyRecord"]

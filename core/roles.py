@@ -97,8 +97,35 @@ INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
         }
     ),
     Role.ENGINEER: frozenset({"incidents.resolve_incident", "incidents.reopen_incident"}),
-    Role.COORDINATOR: frozenset({"incidents.close_incident"}),
-    Role.OWNER: frozenset({"incidents.change_severitypolicy", "incidents.change_playbook"}),
+    Role.COORDINATOR: frozenset(
+        {
+            "incidents.close_incident",
+            # SLA clock (issue 4): who is on the roster and on call, company days off.
+            "incidents.add_rostermember",
+            "incidents.change_rostermember",
+            "incidents.delete_rostermember",
+            "incidents.add_oncallshift",
+            "incidents.change_oncallshift",
+            "incidents.delete_oncallshift",
+            "incidents.add_businessholiday",
+            "incidents.change_businessholiday",
+            "incidents.delete_businessholiday",
+        }
+    ),
+    Role.OWNER: frozenset(
+        {
+            "incidents.change_severitypolicy",
+            "incidents.change_playbook",
+            # SLA clock (issue 4): the escalation policy and the webhook endpoints (secrets).
+            "incidents.change_escalationlevel",
+            "incidents.add_escalationrule",
+            "incidents.change_escalationrule",
+            "incidents.delete_escalationrule",
+            "incidents.add_webhookendpoint",
+            "incidents.change_webhookendpoint",
+            "incidents.delete_webhookendpoint",
+        }
+    ),
     Role.API_CLIENT: frozenset({"incidents.add_incident", "incidents.view_incident"}),
 }
 # --- pilot (issue 5) ---
@@ -146,8 +173,14 @@ LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {
     Role.AUDITOR: frozenset({"ledger_audit.download_timelineexport"}),
     Role.API_CLIENT: frozenset({"ledger_audit.push_feed"}),
 }
+# --- console (issue 7) ---
+# The Go/No-Go report: those who decide on the pilot's continuation, and the Auditor.
+CONSOLE_GRANTS: dict[Role, frozenset[str]] = {
+    Role.COORDINATOR: frozenset({"console.view_go_no_go"}),
+    Role.AUDITOR: frozenset({"console.view_go_no_go"}),
+}
 # --- end of app sections ---
-APP_GRANTS = (INCIDENTS_GRANTS, PILOT_GRANTS, LEDGER_AUDIT_GRANTS)
+APP_GRANTS = (INCIDENTS_GRANTS, PILOT_GRANTS, LEDGER_AUDIT_GRANTS, CONSOLE_GRANTS)
 
 # Permissions that view_all never hands out (secrets and the keys' own table).
 VIEW_ALL_EXCLUDED = frozenset({"core.view_idempotencyrecord"})

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, LOGGING, REDIS_URL, SECRET_KEY, env
+from config.settings.base import DATABASES, LOGGING, REDIS_URL, SECRET_KEY, STORAGES, env
 
 DEBUG = False
 DEMO_DATA_ALLOWED = False
@@ -32,6 +32,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 STORAGES = {
+    **STORAGES,  # keeps "exports" (ledger_audit) — replacing the dict dropped it (issue 9)
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

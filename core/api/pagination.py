@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 MAX_LIMIT = 500
+MAX_OFFSET = 10**12  # beyond this the database's bigint OFFSET overflows (a 500, not a 400)
 
 
 def _int_param(request: Request, name: str, default: int, maximum: int | None) -> int:
@@ -27,6 +28,8 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None) -
         raise ValidationError({name: ["A whole number is required."]}) from None
     if value < 0:
         raise ValidationError({name: ["Must not be negative."]})
+    if value > MAX_OFFSET:
+        raise ValidationError({name: [f"Must be at most {MAX_OFFSET}."]})
     return min(value, maximum) if maximum is not None else value
 
 

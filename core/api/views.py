@@ -84,7 +84,9 @@ class ApiKeyViewSet(ApiViewSet):
         )
         body = ApiKeySerializer(issued.api_key).data
         body["key"] = issued.raw
-        return Response(body, status=status.HTTP_201_CREATED)
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response.idempotency_redact = ("key",)  # type: ignore[attr-defined]  # never stored
+        return response
 
     @extend_schema(request=RevokeSerializer, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])

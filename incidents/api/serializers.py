@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from incidents.enums import Category, EscalationCriterion, Severity, Status
+from incidents.enums import BoundAction, Category, EscalationCriterion, Severity, Status
 from incidents.models import ChecklistStep, Incident, TimelineEntry
 
 INCIDENT_FIELDS: tuple[str, ...] = (
@@ -37,10 +37,10 @@ class IncidentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """An incident as lists show it."""
 
     reported_by: serializers.Field[Any, Any, Any, Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     resolved_by: serializers.Field[Any, Any, Any, Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     affected_deals = serializers.ListField(child=serializers.CharField(), read_only=True)
 
@@ -52,7 +52,10 @@ class IncidentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 class ChecklistStepSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     done_by: serializers.Field[Any, Any, Any, Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
+    )
+    bound_action = serializers.ChoiceField(
+        choices=BoundAction.choices, allow_blank=True, read_only=True
     )
 
     class Meta:

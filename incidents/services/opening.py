@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit_chain
 from core.errors import Conflict, DomainError
 from incidents.enums import BoundAction, Category, Severity, Source, Status, TimelineKind
 from incidents.models import (
@@ -43,7 +44,7 @@ def timeline_record(
     """Append one row to the incident's timeline (rows are never updated or deleted)."""
     if kind not in TimelineKind.values:
         raise DomainError(f"Unknown timeline kind {kind!r}.")
-    return TimelineEntry.objects.create(
+    entry = TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
         actor=actor,
@@ -51,6 +52,8 @@ def timeline_record(
         message=message,
         data=data or {},
     )
+    audit_chain.link_append(entry, event=kind)  # tamper-evident trail (issue 9)
+    return entry
 
 
 def _lock_counter() -> IncidentCounter:

@@ -24,10 +24,11 @@ from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit_chain
 from core.errors import Conflict, DomainError, NotAllowed
 from core.services import audit_record
 from incidents.enums import BoundAction, TimelineKind
@@ -43,6 +44,7 @@ from ledger_audit.models import (
     Timer,
 )
 from ledger_audit.permissions import LedgerPerm
+from ledger_audit.services.export_sql import timeline_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ def export_request(
             fields={"deal_ids": [_("Too many deal ids.")]},
         )
     export = TimelineExport.objects.create(incident=incident, deal_ids=cleaned, requested_by=actor)
+    audit_chain.link_append(export, event="requested")  # tamper-evident trail (issue 9)
     audit_record(
         actor=actor,
         action="timeline_export.request",
@@ -136,7 +139,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain digits like PostgreSQL's numeric::text (never 1E-8)
     return value
 
 
@@ -160,7 +163,8 @@ def _rows(deal_ids: list[str]) -> Iterator[tuple[tuple[Any, ...], str, dict[str,
 def _line(kind: str, row: dict[str, Any]) -> bytes:
     out = {k: _plain(v) for k, v in row.items() if k not in ("id", "deal__id")}
     out["type"] = kind
-    return (json.dumps(out, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    line = json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return (line + "\n").encode()
 
 
 def _count(deal_ids: list[str]) -> dict[str, int]:
@@ -192,7 +196,27 @@ def _claim(export_id: int) -> TimelineExport | None:
         return export
 
 
+def _write_sql(export: TimelineExport, out: IO[bytes]) -> tuple[str, dict[str, int]]:
+    """PostgreSQL: the lines come ready-made from the database (``export_sql``), in chunks."""
+    digest = hashlib.sha256()
+    kinds = [s[0] for s in SOURCES]
+    counts = dict.fromkeys(kinds, 0)
+    every = max(1, settings.LEDGER_AUDIT_EXPORT_PROGRESS_EVERY)
+    done = 0
+    for ranks, data in timeline_chunks(SOURCES, list(export.deal_ids), min(CHUNK, every)):
+        out.write(data)
+        digest.update(data)
+        for rank in ranks:
+            counts[kinds[rank]] += 1
+        before, done = done, done + len(ranks)
+        if done // every > before // every:
+            TimelineExport.objects.filter(pk=export.pk).update(rows_done=done)
+    return digest.hexdigest(), counts
+
+
 def _write(export: TimelineExport, out: IO[bytes]) -> tuple[str, dict[str, int]]:
+    if connection.vendor == "postgresql":
+        return _write_sql(export, out)
     digest = hashlib.sha256()
     counts = dict.fromkeys((s[0] for s in SOURCES), 0)
     every = max(1, settings.LEDGER_AUDIT_EXPORT_PROGRESS_EVERY)
@@ -299,6 +323,7 @@ def _finish(
     export.rows_total = manifest["rows_total"]
     export.finished_at = timezone.now()
     export.save()
+    audit_chain.link_append(export, event="done")
     note = _("Export #%(id)d: %(rows)d rows, SHA-256 %(sha)s") % {
         "id": export.pk,
         "rows": manifest["rows_total"],
@@ -344,7 +369,8 @@ def export_download_open(*, export: TimelineExport, actor: User, via: str) -> IO
             % {"id": export.pk, "status": export.status},
             code="export_not_ready",
         )
-    ExportDownload.objects.create(export=export, user=actor, via=via)
+    download = ExportDownload.objects.create(export=export, user=actor, via=via)
+    audit_chain.link_append(download, event="download")
     return exports_storage().open(export.file_name, "rb")
 
 

@@ -46,7 +46,9 @@ class RevisionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     parent = serializers.SerializerMethodField()  # type: ignore[assignment]
     created_by = serializers.SerializerMethodField()
     incident = serializers.SerializerMethodField()
-    change_request = serializers.IntegerField(source="change_request_id", read_only=True)
+    change_request = serializers.IntegerField(
+        source="change_request_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ConfigRevision

@@ -166,7 +166,7 @@ class RevisionViewSet(ApiViewSet):
         parameters=[OpenApiParameter("against", int, description="Default: the parent.")],
         responses=s.FieldChangeSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def diff(self, request: Request, number: str) -> Response:
         after = self._get(int(number))
         against = request.query_params.get("against")

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import audit_chain
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
 from core.services import audit_record
 from pilot.enums import ChangeAction, ChangeStatus, PilotState, RevisionKind, TemplateStatus
@@ -133,6 +134,7 @@ def change_request_create(
         % {"id": request.pk, "action": request.get_action_display(), "reason": reason},
         data={"change_request": request.pk, "action": action, "params": params},
     )
+    audit_chain.link_append(request, event="pending")  # tamper-evident trail (issue 9)
     return request
 
 
@@ -182,6 +184,7 @@ def _approve(*, change_request: ChangeRequest, actor: User) -> ConfigRevision | 
             "n": head.number
         }
         request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit_chain.link_append(request, event="stale")
         return None  # committed as stale; the caller raises 409
     planned = _planned_change(action=request.action, params=request.params, head=head)
     revision = revision_append(
@@ -197,6 +200,7 @@ def _approve(*, change_request: ChangeRequest, actor: User) -> ConfigRevision | 
     request.decided_by = actor
     request.decided_at = now
     request.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_chain.link_append(request, event="applied")
     incident = request.incident
     note = _("Change request #%(id)d approved by %(who)s, applied as r%(n)d.") % {
         "id": request.pk,
@@ -243,6 +247,7 @@ def change_request_reject(
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    audit_chain.link_append(request, event="rejected")
     audit_record(actor=actor, action="pilot.change_request.reject", target=request, reason=reason)
     inc.timeline(
         incident=request.incident,

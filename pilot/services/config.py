@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import audit_chain
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
 from pilot import cache
 from pilot.enums import PilotState, RevisionKind, RollbackKind, TemplateStatus
@@ -119,6 +120,7 @@ def revision_append(
         },
         data={"revision": revision.number, "changes": changes},
     )
+    audit_chain.link_append(revision, event="created")  # tamper-evident trail (issue 9)
     cache.forget()  # a reader missing now re-reads the database
     transaction.on_commit(pilot_config_cache_refresh, robust=True)
     return revision

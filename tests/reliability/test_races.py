@@ -1,0 +1,233 @@
+"""Races between real processes (gunicorn workers, client processes), on PostgreSQL + Redis."""
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from core.roles import Role
+from core.services import api_key_create
+from ledger_audit.models import DealEvent, LedgerEntry, Timer
+from pilot.enums import ChangeStatus
+from pilot.models import ChangeRequest, ConfigRevision
+from pilot.services import pilot_seed_demo
+from tests.conftest import MakeMember
+from tests.reliability.conftest import report
+from tests.reliability.procs import ROOT, Gunicorn, http, project_env
+
+CLIENTS = 8
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def redis_url() -> str:
+    from django.conf import settings
+
+    return settings.REDIS_URL
+
+
+def run_clients(scenario: str, configs: list[dict[str, Any]], timeout: float = 120) -> list[dict]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.loadclient", scenario, json.dumps(cfg)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for cfg in configs
+    ]
+    results = []
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=timeout)
+            assert process.returncode == 0, err[-3000:]
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    return results
+
+
+def _batches() -> list[dict[str, Any]]:
+    entries = [
+        {
+            "entry_id": f"E-{i}",
+            "deal_id": f"D-{i % 10}",
+            "idempotency_key": f"k-{i}",
+            "kind": "hold",
+            "amount": "10.00",
+            "currency": "EUR",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        for i in range(40)
+    ]
+    events = [
+        {"deal_id": f"D-{i}", "state": "FUNDED", "occurred_at": f"2026-01-01T00:00:{i:02d}Z"}
+        for i in range(20)
+    ]
+    timers = [
+        {
+            "timer_id": f"T-{i}",
+            "deal_id": f"D-{i}",
+            "kind": "inspection",
+            "expires_at": "2026-02-01T00:00:00Z",
+            "status": "running",
+        }
+        for i in range(20)
+    ]
+    return [
+        {
+            "name": "entries",
+            "path": "/api/v1/feed/ledger-entries/",
+            "items": entries,
+            "keyed": True,
+        },
+        {"name": "events", "path": "/api/v1/feed/deals/", "items": events, "keyed": False},
+        {"name": "timers", "path": "/api/v1/feed/timers/", "items": timers, "keyed": True},
+        {
+            "name": "entries",
+            "path": "/api/v1/feed/ledger-entries/",
+            "items": entries,
+            "keyed": False,
+        },
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_eight_clients_repeat_the_same_feed_batches(make_member: MakeMember, tmp_path: Path):
+    key = api_key_create(name="platform", user=make_member(Role.API_CLIENT)).raw
+    server = Gunicorn(project_env(database_url(), redis_url()), tmp_path / "gunicorn.log", 4)
+    try:
+        batches = _batches()
+        config = {
+            "base": server.url(""),
+            "key": key,
+            "repeats": 100,
+            "keys_per_batch": 10,
+            "batches": batches,
+        }
+        results = run_clients("feed", [config] * CLIENTS, timeout=180)
+    finally:
+        server.stop()
+    statuses: Counter[str] = Counter()
+    for r in results:
+        statuses.update(r["statuses"])
+    requests = sum(r["requests"] for r in results)
+    server_errors = sum(v for k, v in statuses.items() if k.startswith("5"))
+    assert server_errors == 0, statuses
+    assert set(statuses) <= {"200", "409"}, statuses  # 409 only "in progress", then retried to 200
+    # Each keyed request: one execution per key, every other response its exact replay.
+    by_key: dict[str, list[tuple[bool, str]]] = {}
+    for r in results:
+        for k, seen in r["keyed"].items():
+            by_key.setdefault(k, []).extend(seen)
+    assert len(by_key) == 20
+    for k, seen in by_key.items():
+        assert len(seen) == CLIENTS * 10, k
+        executed = [body for replayed, body in seen if not replayed]
+        assert len(executed) == 1, (k, len(executed))
+        assert {body for _r, body in seen} == {executed[0]}, k
+    # Each entry stored once.
+    assert LedgerEntry.objects.count() == 40
+    assert len(set(LedgerEntry.objects.values_list("entry_id", flat=True))) == 40
+    assert DealEvent.objects.count() == 20
+    assert Timer.objects.count() == 20
+    report(
+        "feed_race",
+        clients=CLIENTS,
+        requests=requests,
+        retries_409=sum(r["retries"] for r in results),
+        errors=server_errors,
+        lost=0,
+        duplicates=0,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_eight_clients_race_kill_switch_change_requests_and_approvals(
+    make_member: MakeMember, tmp_path: Path
+):
+    pilot_seed_demo()
+    keys = {
+        role: api_key_create(name=role, user=make_member(Role(role))).raw
+        for role in ("operator", "engineer", "coordinator")
+    }
+    server = Gunicorn(project_env(database_url(), redis_url()), tmp_path / "gunicorn.log", 4)
+    try:
+        configs = [
+            {
+                "base": server.url(""),
+                "keys": keys,
+                "seed": i,
+                "rounds": 60,
+                "flags": ["hotfix_timer_display", "hotfix_dispute_resolution"],
+            }
+            for i in range(CLIENTS)
+        ]
+        results = run_clients("pilot", configs, timeout=180)
+        final = http(
+            "GET",
+            server.url("/api/v1/pilot/config/"),
+            None,
+            {"Authorization": f"Bearer {keys['operator']}"},
+        )
+    finally:
+        server.stop()
+    statuses: Counter[str] = Counter()
+    for r in results:
+        statuses.update(r["statuses"])
+    assert not [k for k in statuses if " 5" in k], statuses
+    # One gap-free chain.
+    chain = list(ConfigRevision.objects.order_by("number"))
+    assert [r.number for r in chain] == list(range(1, len(chain) + 1))
+    assert [r.parent_id for r in chain] == [None, *[r.pk for r in chain[:-1]]]
+    # The final config is the last applied change.
+    head = chain[-1]
+    assert final[0] == 200
+    config = json.loads(final[2])
+    assert config["revision"] == head.number
+    assert (config["enabled"], config["state"], config["template_version"], config["flags"]) == (
+        head.enabled,
+        head.state,
+        head.template_version,
+        head.flags,
+    )
+    # No approval applied twice, no stale request applied.
+    approvals = [a for r in results for a in r["approvals"]]
+    applied_ok = Counter(a["id"] for a in approvals if a["status"] == 200)
+    assert all(n == 1 for n in applied_ok.values()), applied_ok
+    applied = ChangeRequest.objects.filter(status=ChangeStatus.APPLIED)
+    assert set(applied_ok) == set(applied.values_list("pk", flat=True))
+    for request in applied.select_related("applied_revision"):
+        revision = request.applied_revision
+        assert revision.parent_id == request.base_revision_id, request.pk  # based on the head
+    stale = ChangeRequest.objects.filter(status=ChangeStatus.STALE)
+    assert not ConfigRevision.objects.filter(change_request__in=stale).exists()
+    assert all(
+        a["code"] in (None, "stale", "not_pending", "no_change", "cancelled") for a in approvals
+    ), Counter(a["code"] for a in approvals)
+    assert applied.count() >= 3, applied.count()
+    assert stale.count() >= 1, stale.count()
+    report(
+        "pilot_race",
+        clients=CLIENTS,
+        requests=sum(r["requests"] for r in results),
+        revisions=len(chain),
+        approvals_applied=applied.count(),
+        stale_refused=stale.count(),
+        errors=0,
+        applied_twice=0,
+    )
