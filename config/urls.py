@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from core.views import healthz
+from incidents.metrics_view import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -19,6 +20,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz/", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),  # Prometheus text (issue 4)
 ]
 
 handler400 = "core.api.exceptions.handler400"

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything an operator may change is an environment
 variable read through django-environ and documented in the README."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,14 @@ INSTALLED_APPS = [
     "incidents",
     "pilot",
     "ledger_audit",
+    "console",  # operator console: dashboard, reports (issue 7)
+    "axes",  # login throttling and lockout (issue 9)
 ]
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -47,7 +51,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its response (issue 9)
 ]
+# Axes first: it refuses a locked-out username+address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# No inline script anywhere (styles: the admin uses style attributes). Data: URIs for admin icons.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    ),
+)
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -62,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pilot.context_processors.pilot_banner",  # pilot (issue 5)
             ],
         },
     },
@@ -115,6 +137,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# How long an API key's authentication (key, user, permissions) may be served from the cache.
+# Revocation and any change of users, groups or permissions invalidate it at once regardless.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
 # Keyed hash of API keys: HMAC-SHA256 with this pepper (falls back to SECRET_KEY).
 API_KEY_PEPPER: str = env.str("API_KEY_PEPPER", default="")
 
@@ -161,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# Feed batches of 5,000 items fit well within this (bodies are read whole for Idempotency-Key).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 # How long a completed response is replayed for the same Idempotency-Key.
 IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=24 * 3600)
 # A claim older than this is considered abandoned (its request died) and may be taken over.
@@ -174,6 +201,7 @@ if not REDIS_URL:
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -226,8 +254,53 @@ LOGGING: dict[str, Any] = {
 DEMO_DATA_ALLOWED = True
 
 # --- incidents (issues 3, 4) ----------------------------------------------------------------
+# OpenAPI: the incident enums keep stable names (other apps also have "status" fields).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
+    "IncidentStatusEnum": "incidents.enums.Status",
+    "IncidentSeverityEnum": "incidents.enums.Severity",
+    "IncidentCategoryEnum": "incidents.enums.Category",
+}
+# The SLA clock (issue 4). Business calendar for SEV2 (business hours) and SEV3 (next business
+# day): zone, working days (Monday = 0, "0-4" = Mon-Fri), hours, public holidays by country
+# (``holidays`` package; empty: none) — extra days off are edited in the admin.
+SLA_TIME_ZONE = env.str("SLA_TIME_ZONE", default="UTC")
+SLA_WORKING_DAYS = env.str("SLA_WORKING_DAYS", default="0-4")
+SLA_WORKING_HOURS = env.str("SLA_WORKING_HOURS", default="09:00-17:00")
+SLA_HOLIDAY_COUNTRY = env.str("SLA_HOLIDAY_COUNTRY", default="")
+SLA_HOLIDAY_SUBDIV = env.str("SLA_HOLIDAY_SUBDIV", default="")
+# The sweep fires due deadlines; /healthz/ is degraded after 3 intervals without a run.
+SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=30)
+SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=1000)
+# Notification delivery: retries with exponential backoff (base · 2^n seconds, capped).
+SLA_NOTIFY_MAX_RETRIES = env.int("SLA_NOTIFY_MAX_RETRIES", default=5)
+SLA_NOTIFY_BACKOFF_SECONDS = env.int("SLA_NOTIFY_BACKOFF_SECONDS", default=30)
+SLA_NOTIFY_BACKOFF_MAX_SECONDS = env.int("SLA_NOTIFY_BACKOFF_MAX_SECONDS", default=1800)
+SLA_WEBHOOK_TIMEOUT_SECONDS = env.int("SLA_WEBHOOK_TIMEOUT_SECONDS", default=5)
+# Links in notifications point here (e.g. https://pcp.example.com); empty: no link.
+SLA_PUBLIC_URL = env.str("SLA_PUBLIC_URL", default="")
+# /metrics (Prometheus text): a bearer token, or else these client addresses only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
+    "task": "incidents.tasks.sla_sweep",
+    "schedule": float(SLA_SWEEP_SECONDS),
+    "options": {"expires": float(SLA_SWEEP_SECONDS)},
+}
 
 # --- pilot (issue 5) ------------------------------------------------------------------------
+# Seconds a cached copy of the pilot config may live (writers refresh it on every change; the
+# TTL only bounds staleness after a refresh lost to a cache outage).
+PILOT_CONFIG_CACHE_TTL = env.int("PILOT_CONFIG_CACHE_TTL", default=60)
+PILOT_WEBHOOK_TIMEOUT_SECONDS = env.int("PILOT_WEBHOOK_TIMEOUT_SECONDS", default=5)
+PILOT_WEBHOOK_MAX_ATTEMPTS = env.int("PILOT_WEBHOOK_MAX_ATTEMPTS", default=8)
+PILOT_WEBHOOK_BACKOFF_SECONDS = env.int("PILOT_WEBHOOK_BACKOFF_SECONDS", default=10)
+PILOT_WEBHOOK_BACKOFF_MAX_SECONDS = env.int("PILOT_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600)
+PILOT_WEBHOOK_SWEEP_GRACE_SECONDS = env.int("PILOT_WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["pilot-sweep-webhook-deliveries"] = {
+    "task": "pilot.tasks.sweep_webhook_deliveries",
+    "schedule": 60.0,
+}
 
 # --- ledger_audit (issue 6) -----------------------------------------------------------------
 # Detector thresholds (seconds unless named otherwise).
@@ -269,3 +342,38 @@ CELERY_BEAT_SCHEDULE["ledger-audit-full-scan"] = {
     "task": "ledger_audit.tasks.full_scan",
     "schedule": env.float("LEDGER_AUDIT_FULL_SCAN_SECONDS", default=300.0),
 }
+
+# --- security (issue 9) ---------------------------------------------------------------------
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from
+# one address, that pair is locked out for AXES_COOLOFF_MINUTES (answer 429); a success resets it.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Redis transport: an unacknowledged task (its worker died) is delivered again after this many
+# seconds. Keep it above the longest task (exports) in production.
+# How often the worker looks for such abandoned messages: every interval * throttle seconds.
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+            "unacked_restore_interval": env.int("CELERY_BROKER_RESTORE_INTERVAL", default=10),
+            "unacked_restore_throttle": env.int("CELERY_BROKER_RESTORE_THROTTLE", default=10),
+        }
+    )
+# Hostile JSON (nested thousands deep) is a 400, not a RecursionError (500).
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.SafeJSONParser"]
+# No ``?format=`` override: an unknown value made DRF answer 404 before authentication; the
+# representation is chosen by the Accept header (and the incident log's ``.md`` path) only.
+REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
+
+# --- console (issue 7) ----------------------------------------------------------------------
+# Go/No-Go: below this share of incidents acknowledged by their response deadline the report
+# recommends NO_GO (so does any open SEV0/SEV1). Default period: the last N days.
+GO_NO_GO_MIN_COMPLIANCE = env.float("GO_NO_GO_MIN_COMPLIANCE", default=0.9)
+GO_NO_GO_DEFAULT_DAYS = env.int("GO_NO_GO_DEFAULT_DAYS", default=14)
+# How many open incidents / findings / requests the dashboard lists (counts are always full).
+CONSOLE_DASHBOARD_LIMIT = env.int("CONSOLE_DASHBOARD_LIMIT", default=25)

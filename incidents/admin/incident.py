@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from console.selectors import incident_console
 from core.errors import DomainError
 from incidents import selectors, services
 from incidents.admin import forms as f
@@ -257,6 +258,8 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 .order_by("position")
             ]
             context["timeline"] = TimelineEntry.objects.filter(incident=obj).order_by("at", "id")
+            # The console (issue 7): runbook buttons, deadlines, blast radius, exports.
+            context["console"] = incident_console(incident=obj, user=request.user)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
@@ -387,7 +390,10 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         incident = self._incident(request, object_id)
         if not request.user.has_perm(spec.perm):
             raise PermissionDenied
-        form = spec.form(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            form = spec.form(request.POST)
+        else:  # the console's runbook buttons may preset a field (?level=3, ?severity=SEV1)
+            form = spec.form(initial=request.GET.dict())
         user = cast(User, request.user)
         return self._confirm(
             request, incident, spec.label, form, lambda data: spec.run(incident, user, data)

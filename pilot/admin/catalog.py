@@ -179,7 +179,7 @@ class RollbackRecordAdmin(ReadOnlyAdmin):
     def record_code_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm(PilotPerm.ADD_ROLLBACK):
             raise PermissionDenied
-        form = CodeRollbackForm(request.POST or None)
+        form = CodeRollbackForm(request.POST or None, initial=request.GET.dict())  # ?incident=
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
             call = lambda: services.rollback_record_code(  # noqa: E731

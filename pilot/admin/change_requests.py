@@ -111,7 +111,7 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
     def request_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm(PilotPerm.ADD_CHANGE_REQUEST):
             raise PermissionDenied
-        form = ChangeRequestForm(request.POST or None)
+        form = ChangeRequestForm(request.POST or None, initial=request.GET.dict())  # ?action=
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
             call = lambda: services.change_request_create(  # noqa: E731

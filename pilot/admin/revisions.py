@@ -134,7 +134,7 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
     ) -> HttpResponse:
         if not request.user.has_perm(perm):
             raise PermissionDenied
-        form = form_class(request.POST or None)
+        form = form_class(request.POST or None, initial=request.GET.dict())  # ?incident=N
         if request.method == "POST" and form.is_valid():
             done = run_service(self, request, lambda: call(form.cleaned_data), success)
             if done:
