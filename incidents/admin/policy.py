@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CappedCountPaginator, ReadOnlyAdmin
 from core.errors import DomainError
 from incidents import services
 from incidents.models import Playbook, PlaybookStep, SeverityPolicy, TimelineEntry
@@ -150,5 +150,5 @@ class TimelineEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("incident",)
     list_filter = ("kind",)
     search_fields = ("message", "actor_label")
-    date_hierarchy = "at"
+    paginator = CappedCountPaginator
     show_full_result_count = False

@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
 from core.errors import DomainError
 from incidents.health import check_sla_sweep
 from incidents.log import human_duration
@@ -223,6 +223,12 @@ class OnCallShiftAdmin(_AuditedAdmin):
         return TemplateResponse(request, "admin/incidents/sla/rotation.html", context)
 
 
+# Fixed vocabularies: a plain filter on these integer fields runs SELECT DISTINCT over the table.
+_LEVELS = [(str(n), f"L{n}") for n in range(1, 5)]
+LevelFilter = choices_filter("level", _("level"), _LEVELS)
+ToLevelFilter = choices_filter("to_level", _("to level"), _LEVELS)
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     """The delivery log."""
@@ -239,10 +245,10 @@ class NotificationAdmin(ReadOnlyAdmin):
         "sent_at",
         "last_error",
     )
-    list_filter = ("status", "channel", "level", "roster_gap")
+    list_filter = ("status", "channel", LevelFilter, "roster_gap")
     list_select_related = ("incident",)
     search_fields = ("recipient", "key", "last_error")
-    date_hierarchy = "created_at"
+    paginator = CappedCountPaginator
     show_full_result_count = False
 
     def get_urls(self) -> list[URLPattern]:
@@ -312,7 +318,7 @@ def _seconds(value: float | None) -> str:
 @admin.register(Escalation)
 class EscalationAdmin(ReadOnlyAdmin):
     list_display = ("at", "incident", "from_level", "to_level", "criterion", "rule", "actor")
-    list_filter = ("to_level", "criterion")
+    list_filter = (ToLevelFilter, "criterion")
     list_select_related = ("incident", "rule", "actor")
-    date_hierarchy = "at"
+    paginator = CappedCountPaginator
     show_full_result_count = False
