@@ -43,7 +43,7 @@ typecheck: $(VENV)/.installed-dev
 	$(TEST_ENV) $(VENV)/bin/mypy .
 
 migrations-check: $(VENV)/.installed-dev
-	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) manage.py makemigrations --check --dry-run
 
 pytest: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
