@@ -8,7 +8,8 @@ import sys
 def main() -> None:
     from config.env import settings_module
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module())
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):  # unset or empty
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -6,7 +6,8 @@ from celery import Celery
 
 from config.env import settings_module
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module())
+if not os.environ.get("DJANGO_SETTINGS_MODULE"):  # unset or empty
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module()
 
 app = Celery("pilot_control_plane")
 app.config_from_object("django.conf:settings", namespace="CELERY")
