@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.webhooks import sign
 from incidents.enums import BoundAction, Channel, DeliveryStatus, TimelineKind
 from incidents.models import (
     Escalation,
@@ -230,8 +231,6 @@ def webhook_body(notification: Notification) -> bytes:
 
 def _send_webhook(notification: Notification) -> str:
     """'' when the receiver answered 2xx, else the reason."""
-    from pilot.services.webhooks import sign  # one signing implementation for the project
-
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:
         return "webhook endpoint removed or inactive"

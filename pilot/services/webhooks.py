@@ -11,8 +11,6 @@ Unix time in ``X-Signature-Timestamp``."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -26,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.webhooks import sign
 from pilot.enums import DeliveryStatus
 from pilot.models import ConfigRevision, WebhookDelivery, WebhookSubscription
 
@@ -62,11 +61,6 @@ def webhook_dispatch(*, delivery_ids: list[int]) -> None:
             deliver_webhook.apply_async(args=(delivery_id,), retry=False)
         except Exception as exc:
             logger.warning("could not queue webhook delivery %s: %s", delivery_id, exc)
-
-
-def sign(*, secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
 
 
 def payload(delivery: WebhookDelivery) -> bytes:
