@@ -33,9 +33,14 @@ def _actor_or_none(actor: Actor) -> Any:
     return actor if actor is not None and actor.is_authenticated else None
 
 
-def require_perm(actor: Actor, perm: str, message: str) -> None:
-    """Refuse unless ``actor`` holds ``perm``. ``None`` is the system itself (commands, tasks)."""
+def require_perm(actor: Actor, perm: str, message: str, *, system: bool = True) -> None:
+    """Refuse unless ``actor`` holds ``perm``. The one permission guard of every app's services.
+
+    ``None`` is the system itself (commands, tasks, detectors): allowed unless ``system=False``,
+    for acts that must always name a person."""
     if actor is None:
+        if not system:
+            raise NotAllowed(message)
         return
     if not (actor.is_authenticated and actor.is_active and actor.has_perm(perm)):
         raise NotAllowed(message)

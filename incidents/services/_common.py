@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 
-from core.errors import DomainError, NotAllowed
+from core.errors import DomainError
+from core.services import require_perm
 from incidents.enums import Source
 from incidents.models import Incident
-from incidents.permissions import IncidentPerm
 
 SYSTEM_LABEL = "system"
 
@@ -25,10 +25,8 @@ def reporter_label(incident: Incident) -> str:
     return str(Source(incident.source).label) if incident.source else SYSTEM_LABEL
 
 
-def require(actor: User | None, perm: IncidentPerm, message: str) -> None:
-    """Refuse unless the actor holds ``perm``; ``None`` is the system itself (always allowed)."""
-    if actor is not None and not actor.has_perm(perm):
-        raise NotAllowed(message)
+# The incident services' permission guard is the project's one (``None``, the system, passes).
+require = require_perm
 
 
 def required_text(value: str, field: str, message: str) -> str:

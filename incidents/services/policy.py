@@ -11,8 +11,8 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, NotAllowed
-from core.services import audit_record
+from core.errors import DomainError
+from core.services import audit_record, require_perm
 from incidents.models import Playbook, PlaybookStep, SeverityPolicy
 from incidents.permissions import IncidentPerm
 
@@ -30,8 +30,8 @@ STEP_FIELDS = ("position", "title", "detail", "bound_action")
 
 
 def _require_owner(actor: User | None, perm: IncidentPerm) -> None:
-    if actor is None or not actor.has_perm(perm):
-        raise NotAllowed(_("Only the decision owner may edit the runbook's policies."))
+    message = _("Only the decision owner may edit the runbook's policies.")
+    require_perm(actor, perm, message, system=False)
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,8 +13,8 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, NotAllowed
-from core.services import audit_record
+from core.errors import DomainError
+from core.services import audit_record, require_perm
 from incidents.models import (
     BusinessHoliday,
     EscalationLevel,
@@ -53,11 +53,11 @@ def _snapshot(obj: models.Model) -> dict[str, Any]:
 
 
 def _require(actor: User | None, model: type[models.Model], verb: str) -> None:
-    if actor is None or not actor.has_perm(_perm(model, verb)):
-        raise NotAllowed(
-            _("You may not %(verb)s %(what)s.")
-            % {"verb": verb, "what": model._meta.verbose_name_plural}
-        )
+    message = _("You may not %(verb)s %(what)s.") % {
+        "verb": verb,
+        "what": model._meta.verbose_name_plural,
+    }
+    require_perm(actor, _perm(model, verb), message, system=False)
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from core import audit_chain
 from core.errors import Conflict, DomainError, NotAllowed
-from core.services import audit_record
+from core.services import audit_record, require_perm
 from incidents.enums import BoundAction, TimelineKind
 from incidents.models import Incident
 from incidents.services import incident_bound_action_done, timeline_record
@@ -101,8 +101,7 @@ def export_request(
     *, incident: Incident, actor: User, deal_ids: Sequence[str] | None = None
 ) -> TimelineExport:
     """Queue an export of the deals' timelines (default: the incident's affected deals)."""
-    if not actor.has_perm(LedgerPerm.REQUEST_EXPORT):
-        raise NotAllowed(_("You may not request timeline exports."))
+    require_perm(actor, LedgerPerm.REQUEST_EXPORT, _("You may not request timeline exports."))
     raw = list(incident.affected_deals or []) if deal_ids is None else list(deal_ids)
     cleaned = sorted({str(d).strip() for d in raw if str(d).strip()})
     if not cleaned:

@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError, NotAllowed
+from core.errors import DomainError
+from core.services import require_perm
 from incidents.enums import BoundAction
 from incidents.models import ChecklistStep, Incident
 from incidents.services import incident_bound_action_done
@@ -20,8 +21,7 @@ def duplicate_keys_reviewed(*, incident: Incident, actor: User) -> ChecklistStep
     "identify idempotency keys + ledger entries" step with the list as its note.
 
     Returns the ticked step, or None when it was already ticked (idempotent)."""
-    if not actor.has_perm(LedgerPerm.REVIEW_DUPLICATE_KEYS):
-        raise NotAllowed(_("You may not review duplicate keys."))
+    require_perm(actor, LedgerPerm.REVIEW_DUPLICATE_KEYS, _("You may not review duplicate keys."))
     groups = incident_duplicate_keys(incident=incident)
     if not groups:
         raise DomainError(_("%(label)s has no duplicate-key findings.") % {"label": incident.label})

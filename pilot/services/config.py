@@ -4,13 +4,15 @@ flag off. Every write appends one immutable revision under the pilot lock."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core import audit_chain
-from core.errors import Conflict, DomainError, NotAllowed, NotFound
+from core.errors import Conflict, DomainError, NotFound
+from core.services import require_perm as _core_require_perm
 from pilot import cache
 from pilot.enums import PilotState, RevisionKind, RollbackKind, TemplateStatus
 from pilot.models import ConfigRevision, FeatureFlag, Pilot, RollbackRecord, TemplateVersion
@@ -46,9 +48,8 @@ def require_reason(reason: str) -> str:
     return reason
 
 
-def require_perm(actor: User, perm: str, message: str) -> None:
-    if actor is None or not actor.is_authenticated or not actor.has_perm(perm):
-        raise NotAllowed(message)
+# Every pilot change names a person: the system (``None``) is refused, unlike in other apps.
+require_perm = partial(_core_require_perm, system=False)
 
 
 def require_head(head: ConfigRevision | None) -> ConfigRevision:
