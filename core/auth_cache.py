@@ -24,18 +24,28 @@ def _entry_key(digest: str) -> str:
     return f"auth:key:{digest}"
 
 
+def lookup_keys(digest: str) -> list[str]:
+    """The cache keys :func:`current` needs, in its order (for callers batching round trips)."""
+    return [_entry_key(digest), EPOCH_KEY]
+
+
+def current(entry: Any, epoch_value: Any) -> tuple[dict[str, Any] | None, int]:
+    """(the entry when it was computed under the current epoch, else None; the epoch)."""
+    epoch = int(epoch_value or 0)
+    if isinstance(entry, dict) and entry.get("epoch") == epoch:
+        return entry, epoch
+    return None, epoch
+
+
 def lookup(digest: str) -> tuple[dict[str, Any] | None, int | None]:
     """(the entry when valid under the current epoch, the epoch seen); (None, None) if down."""
+    keys = lookup_keys(digest)
     try:
-        found = cache.get_many([_entry_key(digest), EPOCH_KEY])
+        found = cache.get_many(keys)
     except Exception as exc:  # the cache client's errors vary; the database is the fallback
         logger.warning("auth cache unavailable: %s", exc.__class__.__name__)
         return None, None
-    epoch = int(found.get(EPOCH_KEY) or 0)
-    entry = found.get(_entry_key(digest))
-    if entry is not None and entry.get("epoch") == epoch:
-        return entry, epoch
-    return None, epoch
+    return current(found.get(keys[0]), found.get(keys[1]))
 
 
 def store(digest: str, entry: dict[str, Any], *, epoch: int) -> None:

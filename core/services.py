@@ -1,6 +1,5 @@
 """Writes of the access platform: roles, members, API keys, audit events."""
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -150,7 +149,7 @@ def _pepper() -> bytes:
 
 def api_key_digest(raw_key: str) -> str:
     """Keyed hash (HMAC-SHA256): fast enough for every request, useless without the pepper."""
-    return hmac.new(_pepper(), raw_key.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_pepper(), raw_key.encode(), "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -209,20 +208,46 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "") -> ApiKey
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
+def api_key_digest_of(raw_key: str) -> str | None:
+    """The digest of a well-formed key (``pcp_<prefix>_<secret>``); None for anything else."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(raw_key) > 200:
+        return None
+    return api_key_digest(raw_key)
+
+
+def api_key_entry_fresh(entry: dict[str, Any], now: datetime) -> bool:
+    """A current auth-cache entry can answer on its own: the key has not expired and its
+    last-used time does not need writing yet. (Revocations and user changes never reach here:
+    they bump the auth epoch, which invalidates the entry.)"""
+    expires_at, last_used_at = entry["expires_at"], entry["last_used_at"]
+    ts = now.timestamp()
+    if expires_at is not None and expires_at <= ts:
+        return False
+    return last_used_at is not None and last_used_at >= ts - LAST_USED_RESOLUTION.total_seconds()
+
+
+def api_key_entry_has_perm(entry: dict[str, Any], perm: str) -> bool:
+    """``user.has_perm(perm)`` for the (active) user of a cached key, without building it."""
+    return bool(
+        entry["is_superuser"] or perm in entry["user_perms"] or perm in entry["group_perms"]
+    )
+
+
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Compares digests in constant time.
 
     Served from the auth cache when it holds a current entry (see ``core.auth_cache``); the
     returned key's ``user`` then carries its permission set, so permission checks need no query.
     """
-    parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or len(raw_key) > 200:
+    digest = api_key_digest_of(raw_key)
+    if digest is None:
         return None
-    digest = api_key_digest(raw_key)
     now = timezone.now()
     entry, epoch = auth_cache.lookup(digest)
     if entry is not None:
         cached = _key_from_entry(entry)
+        cached.digest = digest
         if not cached.is_active:
             return None
         if cached.last_used_at is None or cached.last_used_at < now - LAST_USED_RESOLUTION:
@@ -231,7 +256,8 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
                 digest, {**entry, "last_used_at": now.timestamp()}, epoch=entry["epoch"]
             )
         return cached
-    key = ApiKey.objects.select_related("user").filter(prefix=parts[1]).first()
+    prefix = raw_key.split("_", 2)[1]
+    key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.digest, digest):
         return None
     if not key.is_active or not key.user.is_active:

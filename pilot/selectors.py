@@ -92,15 +92,23 @@ def pilot_config_from_db() -> ConfigSnapshot:
     return ConfigSnapshot.from_revision(revision_head())
 
 
+def snapshot_from_cached(value: Any) -> ConfigSnapshot | None:
+    """The snapshot a cache entry holds; None when there is none (or it cannot be read)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return ConfigSnapshot.from_data(value)
+    except (KeyError, TypeError, ValueError):
+        logger.warning("pilot config cache entry unreadable; reading the database")
+        return None
+
+
 def pilot_config_current() -> ConfigSnapshot:
     """The current config: from the cache when it has it, else from PostgreSQL (and the cache
     is filled, without ever overwriting a newer entry). See ``pilot.cache``."""
-    data = cache.cached_snapshot()
-    if data is not None:
-        try:
-            return ConfigSnapshot.from_data(data)
-        except (KeyError, TypeError, ValueError):
-            logger.warning("pilot config cache entry unreadable; reading the database")
+    cached = snapshot_from_cached(cache.cached_snapshot())
+    if cached is not None:
+        return cached
     snapshot = pilot_config_from_db()
     if snapshot.revision:
         cache.fill(snapshot.as_data())

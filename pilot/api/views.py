@@ -2,17 +2,22 @@
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import fast_read
 from core.api.base import ApiView, ApiViewSet
 from core.errors import DomainError, NotFound
+from pilot import cache as pilot_cache
 from pilot import selectors, services
 from pilot.api import serializers as s
 from pilot.models import ChangeRequest, ConfigRevision, RollbackRecord, TemplateVersion
@@ -45,6 +50,16 @@ def _etag_matches(header: str, etag: str) -> bool:
     return any(c.removeprefix("W/") == etag for c in candidates)
 
 
+def _config_answer(
+    snapshot: selectors.ConfigSnapshot, if_none_match: str | None
+) -> tuple[int, dict[str, str], dict[str, Any] | None]:
+    """(status, headers, body) of a config read: 304 with no body when the ETag matches."""
+    headers = {"ETag": snapshot.etag, "Cache-Control": "no-cache"}
+    if if_none_match and _etag_matches(if_none_match, snapshot.etag):
+        return status.HTTP_304_NOT_MODIFIED, headers, None
+    return status.HTTP_200_OK, headers, snapshot.as_data()
+
+
 class ConfigView(ApiView):
     """The pilot's current config, read by the platform on every deal creation."""
 
@@ -55,13 +70,44 @@ class ConfigView(ApiView):
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
     )
     def get(self, request: Request) -> Response:
-        snapshot = selectors.pilot_config_current()
-        etag = snapshot.etag
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if_none_match = request.headers.get("If-None-Match")
-        if if_none_match and _etag_matches(if_none_match, etag):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(snapshot.as_data(), headers=headers)
+        code, headers, data = _config_answer(
+            selectors.pilot_config_current(), request.headers.get("If-None-Match")
+        )
+        return Response(data, status=code, headers=headers)
+
+
+_json = JSONRenderer()
+_ALLOW = "GET, HEAD, OPTIONS"  # what DRF lists for ConfigView (a test compares the two paths)
+
+
+def config_read_cached(request: HttpRequest) -> HttpResponse | None:
+    """The config read answered from one cache round trip (``core.fast_read``), or None when
+    any part of it — key, permission, rate, config — is not a clean cache hit; the request
+    then goes through :class:`ConfigView`. Either way the status, body and headers are the same
+    (except that ``ConfigView`` also gets the locale middleware's ``Content-Language`` and ``Vary``,
+    which this body, free of translated text, does not depend on)."""
+    hit = fast_read.authorised_read(
+        request, perm=PilotPerm.READ_CONFIG, keys=[pilot_cache.CACHE_KEY]
+    )
+    snapshot = selectors.snapshot_from_cached(hit.values[0]) if hit else None
+    if snapshot is None:
+        return None
+    code, headers, data = _config_answer(snapshot, request.META.get("HTTP_IF_NONE_MATCH"))
+    body = b"" if data is None else _json.render(data)
+    response = HttpResponse(
+        body,
+        status=code,
+        content_type="application/json",
+        headers={
+            **headers,
+            "Allow": _ALLOW,
+            "Content-Length": str(len(body)),
+            "X-Frame-Options": settings.X_FRAME_OPTIONS,
+        },
+    )
+    if not body:
+        del response["Content-Type"]  # as DRF does for an empty body
+    return response
 
 
 class DisableView(ApiView):

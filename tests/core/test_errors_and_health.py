@@ -90,7 +90,7 @@ def test_healthz_is_degraded_but_200_when_redis_is_unreachable(client) -> None:
     dead = "redis://127.0.0.1:1/0"
     caches = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": dead,
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }

@@ -27,7 +27,7 @@ def test_throttle_is_per_key_and_answers_json_429(three_per_minute, client_for, 
 def test_throttle_fails_open_when_the_cache_is_down(three_per_minute, client_for, operator) -> None:
     dead = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
