@@ -29,3 +29,27 @@ def profile(name: str, fn: Callable[[], Any], *, interval: float = 0.0005) -> st
     path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
     log(f"profile written to {path.relative_to(PROFILES.parent.parent)}")
     return str(path.relative_to(PROFILES.parent.parent))
+
+
+def shares(fn: Callable[[], Any], parts: dict[str, tuple[str, str]]) -> dict[str, float]:
+    """The share of ``fn``'s time spent under each named function (cProfile cumulative times;
+    the profiler slows everything down, so the shares are the figure to read, not the times).
+    ``parts`` maps a label to (the end of the function's file path, the function's name)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        fn()
+    finally:
+        profiler.disable()
+    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values()) or 1.0  # all own time = the whole run
+    out = {}
+    for label, (path_end, function) in parts.items():
+        cumulative = sum(
+            v[3] for k, v in stats.items() if k[0].endswith(path_end) and k[2] == function
+        )
+        out[label] = round(cumulative / total, 3)
+    return out

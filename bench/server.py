@@ -16,12 +16,14 @@ from typing import Any
 from bench.common import log
 
 ROOT = Path(__file__).resolve().parent.parent
-# Two workers for two cores. gthread keeps connections alive (wrk's 32 connections are served
-# without a TCP handshake per request); measured against sync workers it gave the better numbers
-# for both the baseline and the config read. Overridable for experiments.
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
-THREADS = os.environ.get("BENCH_THREADS", "4")
-WORKERS = os.environ.get("BENCH_WORKERS", "2")
+# The production command of the README: sync workers, 4 of them. gthread workers (2 x 4 threads)
+# gave bimodal figures here: the 32 keep-alive connections of a wrk run are accepted by whichever
+# worker wakes first, and a run in which one worker held most of them served half as much, for
+# the baseline and the config read alike. A sync worker accepts a connection only when it is
+# free, so the load stays spread. Overridable for experiments.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
+THREADS = os.environ.get("BENCH_THREADS", "1")
+WORKERS = os.environ.get("BENCH_WORKERS", "4")
 
 
 def free_port() -> int:
