@@ -11,18 +11,18 @@ is not a clean hit hands the request to the rest of the stack unchanged — wher
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from pilot.api.views import config_read_cached
-
-CONFIG_PATH = "/api/v1/pilot/config/"
 
 
 class ConfigReadMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.path = reverse("api:pilot-config")  # the route ConfigView answers on a miss
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.path_info == CONFIG_PATH:
+        if request.method == "GET" and request.path_info == self.path:
             response = config_read_cached(request)
             if response is not None:
                 return response
