@@ -21,7 +21,7 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.ConsoleAdminConfig",  # django.contrib.admin, app list cached (issue 8)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
