@@ -9,6 +9,7 @@ from typing import Any
 from bench.common import log
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
+FLAT_TOP = 40
 
 
 def profile(name: str, fn: Callable[[], Any], *, interval: float = 0.0005) -> str | None:
@@ -26,7 +27,16 @@ def profile(name: str, fn: Callable[[], Any], *, interval: float = 0.0005) -> st
         profiler.stop()
     PROFILES.mkdir(exist_ok=True)
     path = PROFILES / f"{name}.txt"
-    path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    # The call tree, with Django's admin and template frames shown (a library's frames are folded
+    # away by default, and they are where a console page's time goes), then the functions with the
+    # most time of their own.
+    tree = profiler.output_text(
+        unicode=False,
+        color=False,
+        processor_options={"show_regex": r".*django/(contrib/admin|template)/.*"},
+    )
+    flat = profiler.output_text(unicode=False, color=False, flat=True).splitlines()
+    path.write_text(f"{tree}\nTime of their own (top {FLAT_TOP}):\n" + "\n".join(flat[:FLAT_TOP]))
     log(f"profile written to {path.relative_to(PROFILES.parent.parent)}")
     return str(path.relative_to(PROFILES.parent.parent))
 
