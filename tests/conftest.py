@@ -1,13 +1,50 @@
-"""Fixtures shared by every test: people in each role and API clients authenticated as them."""
+"""Fixtures shared by every test: people in each role, API clients authenticated as them, a
+seeded pilot, a clean pilot-config cache and a private exports directory."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from core.roles import Role
 from core.services import api_key_create, member_create, roles_bootstrap
+from pilot.cache import CACHE_KEY
+from pilot.models import ConfigRevision
+from pilot.services import pilot_seed_demo
+
+
+@pytest.fixture(autouse=True)
+def _clean_pilot_cache() -> Iterator[None]:
+    """The cache (Redis) outlives each test's database: never let one test read another's."""
+    cache.delete(CACHE_KEY)
+    yield
+    cache.delete(CACHE_KEY)
+
+
+@pytest.fixture
+def seeded(db: None) -> ConfigRevision:
+    """Template versions v1, v2 (both active), two flags, r1: running on v1."""
+    pilot_seed_demo()
+    return ConfigRevision.objects.get(number=1)
+
+
+@pytest.fixture
+def exports_dir(tmp_path: Path, settings: Any) -> Path:
+    """Exports written into this test's own directory."""
+    location = tmp_path / "exports"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location
+
 
 MakeMember = Callable[..., User]
 

@@ -5,15 +5,12 @@ Nothing here skips: without /usr/bin/chromium or Playwright the tests fail and s
 
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
 from django.utils import timezone
@@ -32,9 +29,9 @@ from incidents.sla.seed import seed_escalation
 from pilot.cache import CACHE_KEY
 from pilot.services import pilot_seed_demo
 from tests.incidents.factories import roster_member
+from tests.procs import ROOT, database_url, project_env, redis_url, stop, wait_for, worker
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "browser-test-pass-1"
 
@@ -121,58 +118,22 @@ def world(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[d
 @pytest.fixture
 def celery_worker(world: dict[str, Any], exports_location: Path) -> Iterator[subprocess.Popen]:
     """``celery -A config worker -Q default,sla,exports`` on the test database."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
-            USER=db["USER"] or "postgres",
-            HOST=db["HOST"] or "127.0.0.1",
-            PORT=db["PORT"] or 5432,
-            NAME=db["NAME"],
-        ),
-        "REDIS_URL": settings.REDIS_URL,
-        "LEDGER_AUDIT_EXPORTS_DIR": str(exports_location),
-        "LEDGER_AUDIT_EXPORT_PROGRESS_EVERY": "5",
-        "PYTEST_XDIST_WORKER": os.environ.get("PYTEST_XDIST_WORKER", "main"),
-    }
+    env = project_env(
+        database_url(),
+        redis_url(),
+        LEDGER_AUDIT_EXPORTS_DIR=str(exports_location),
+        LEDGER_AUDIT_EXPORT_PROGRESS_EVERY="5",
+    )
     log = exports_location.parent / "celery-worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "default,sla,exports",
-                "--pool",
-                "solo",
-                "--hostname",
-                f"browser-{os.getpid()}@%h",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    log.touch()
+    proc = worker(
+        env, log, "default,sla,exports", f"browser-{os.getpid()}", concurrency=1, pool="solo"
+    )
+    try:
         try:
-            deadline = time.monotonic() + 30
-            while b"ready" not in log.read_bytes():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Celery worker did not start:\n" + log.read_text()[-3000:])
-                time.sleep(0.2)
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            wait_for(lambda: proc.poll() is None and b"ready" in log.read_bytes(), 30, "ready")
+        except TimeoutError:
+            pytest.fail("the Celery worker did not start:\n" + log.read_text()[-3000:])
+        yield proc
+    finally:
+        stop(proc, timeout=20)

@@ -1,13 +1,10 @@
 """Fixtures of the console tests: a seeded pilot, a SEV0 from the feed with a finding, a
 roster, a pending change request — the state an operator meets at 3 a.m."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from incidents.enums import Category, Severity, Source
@@ -15,37 +12,16 @@ from incidents.models import Incident
 from incidents.services import incident_open
 from ledger_audit.enums import Detector
 from ledger_audit.models import Finding
-from pilot.cache import CACHE_KEY
 from pilot.enums import ChangeAction
-from pilot.services import change_request_create, pilot_disable, pilot_seed_demo
+from pilot.services import change_request_create, pilot_disable
 from tests.incidents.factories import roster_member
 from tests.ledger_audit.factories import ago, entry, event
 from tests.ledger_audit.helpers import ingest
 
 
 @pytest.fixture(autouse=True)
-def _clean_pilot_cache() -> Iterator[None]:
-    cache.delete(CACHE_KEY)
-    yield
-    cache.delete(CACHE_KEY)
-
-
-@pytest.fixture(autouse=True)
-def exports_dir(tmp_path: Path, settings: Any) -> Path:
-    location = tmp_path / "exports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location)},
-        },
-    }
-    return location
-
-
-@pytest.fixture
-def seeded(db: None) -> None:
-    pilot_seed_demo()
+def _private_exports(exports_dir: Path) -> None:
+    """Every test writes exports into its own directory (tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -13,19 +13,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CONFIG = "/api/v1/pilot/config/"
 
 
-@pytest.fixture
-def seeded_pilot():
-    from pilot.services import pilot_seed_demo
-
-    pilot_seed_demo()
-
-
 def _bearer(client, raw: str):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
 
 
-def test_a_repeated_config_read_runs_no_query(seeded_pilot, api_user) -> None:
+def test_a_repeated_config_read_runs_no_query(seeded, api_user) -> None:
     from rest_framework.test import APIClient
 
     client = _bearer(APIClient(), api_key_create(name="platform", user=api_user).raw)
@@ -36,7 +29,7 @@ def test_a_repeated_config_read_runs_no_query(seeded_pilot, api_user) -> None:
     assert [q["sql"] for q in queries.captured_queries] == []
 
 
-def test_revocation_beats_the_cache(seeded_pilot, api_user, owner) -> None:
+def test_revocation_beats_the_cache(seeded, api_user, owner) -> None:
     from rest_framework.test import APIClient
 
     issued = api_key_create(name="platform", user=api_user)
@@ -47,7 +40,7 @@ def test_revocation_beats_the_cache(seeded_pilot, api_user, owner) -> None:
     assert client.get(CONFIG).status_code == 401
 
 
-def test_losing_the_role_beats_the_cache(seeded_pilot, api_user) -> None:
+def test_losing_the_role_beats_the_cache(seeded, api_user) -> None:
     from rest_framework.test import APIClient
 
     client = _bearer(APIClient(), api_key_create(name="platform", user=api_user).raw)
@@ -56,7 +49,7 @@ def test_losing_the_role_beats_the_cache(seeded_pilot, api_user) -> None:
     assert client.get(CONFIG).status_code == 403
 
 
-def test_deactivating_the_user_beats_the_cache(seeded_pilot, api_user) -> None:
+def test_deactivating_the_user_beats_the_cache(seeded, api_user) -> None:
     from rest_framework.test import APIClient
 
     client = _bearer(APIClient(), api_key_create(name="platform", user=api_user).raw)
@@ -66,7 +59,7 @@ def test_deactivating_the_user_beats_the_cache(seeded_pilot, api_user) -> None:
     assert client.get(CONFIG).status_code == 401
 
 
-def test_a_cached_key_acts_as_its_user(seeded_pilot, operator) -> None:
+def test_a_cached_key_acts_as_its_user(seeded, operator) -> None:
     """Writes made through a cached authentication name the right person."""
     from rest_framework.test import APIClient
 

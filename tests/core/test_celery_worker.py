@@ -1,8 +1,5 @@
 """The Celery app autodiscovers the apps' tasks and a real worker process runs them."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -10,14 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app
 from core.models import IdempotencyRecord
 from core.tasks import purge_idempotency_records
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.procs import database_url, project_env, redis_url, stop, worker
 
 
 def test_celery_configuration_is_safe_for_retries() -> None:
@@ -37,7 +32,7 @@ def test_celery_configuration_is_safe_for_retries() -> None:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_a_task_from_redis() -> None:
+def test_a_real_worker_runs_a_task_from_redis(tmp_path: Path) -> None:
     IdempotencyRecord.objects.create(
         client="user:1",
         key="expired",
@@ -48,43 +43,16 @@ def test_a_real_worker_runs_a_task_from_redis() -> None:
         expires_at=timezone.now() - timedelta(minutes=1),
     )
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "1",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    log = tmp_path / "worker.log"
+    proc = worker(
+        project_env(database_url(), redis_url()), log, queue, queue, concurrency=1, pool="solo"
     )
     try:
         purge_idempotency_records.apply_async(queue=queue)
         deadline = time.monotonic() + 60
         while IdempotencyRecord.objects.filter(key="expired").exists():
-            assert worker.poll() is None, worker.stdout.read().decode() if worker.stdout else ""
+            assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "the worker did not run the task within 60 s"
             time.sleep(0.2)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(proc, timeout=30)

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+import time_machine
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -16,6 +17,21 @@ from incidents.models import (
     WebhookEndpoint,
 )
 from incidents.services import incident_open
+
+
+def open_overdue_sev0s(count: int, *, key: str, minutes_ago: int = 20) -> None:
+    """``count`` detector SEV0s opened ``minutes_ago`` minutes ago: every response timer is due.
+    Their dedup keys are ``{key}:{i}``."""
+    with time_machine.travel(timezone.now() - timedelta(minutes=minutes_ago), tick=False):
+        for i in range(count):
+            incident_open(
+                title=f"Double release {i}",
+                severity=Severity.SEV0,
+                category=Category.FUNDS_INCORRECT,
+                actor=None,
+                source=Source.DETECTOR,
+                dedup_key=f"{key}:{i}",
+            )
 
 
 def open_incident(

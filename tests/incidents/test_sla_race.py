@@ -10,15 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from core.roles import Role
-from incidents.enums import Category, Severity, Source, TimelineKind
+from incidents.enums import TimelineKind
 from incidents.models import Escalation, Incident, Notification, TimelineEntry
-from incidents.services import incident_open
-from tests.incidents.factories import roster_member, webhook_endpoint
+from tests.incidents.factories import open_overdue_sev0s, roster_member, webhook_endpoint
 from tests.incidents.receivers import http_receiver, smtp_listener
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,17 +48,7 @@ def _counts(line: str) -> dict[str, int]:
 @pytest.mark.django_db(transaction=True)
 def test_two_sweep_processes_escalate_and_notify_exactly_once(make_member):
     assert connection.vendor == "postgresql"
-    opened_at = timezone.now() - timedelta(minutes=20)
-    with time_machine.travel(opened_at, tick=False):
-        for i in range(INCIDENTS):
-            incident_open(
-                title=f"Double release {i}",
-                severity=Severity.SEV0,
-                category=Category.FUNDS_INCORRECT,
-                actor=None,
-                source=Source.DETECTOR,
-                dedup_key=f"race:{i}",
-            )
+    open_overdue_sev0s(INCIDENTS, key="race")
     assert Incident.objects.filter(response_due_at__lt=timezone.now()).count() == INCIDENTS
 
     with smtp_listener() as (smtp_port, mailbox), http_receiver() as (url, hooks):

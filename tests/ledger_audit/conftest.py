@@ -14,17 +14,8 @@ def feed_client(api_user: Any, client_for: ClientFor) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def exports_dir(tmp_path: Path, settings: Any) -> Path:
-    """Every test writes exports into its own directory."""
-    location = tmp_path / "exports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location)},
-        },
-    }
-    return location
+def _private_exports(exports_dir: Path) -> None:
+    """Every test writes exports into its own directory (tests/conftest.py)."""
 
 
 Post = Callable[[str, list[dict[str, Any]]], Any]

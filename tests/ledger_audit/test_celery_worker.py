@@ -1,70 +1,32 @@
 """With a real Celery worker: a feed batch's detection task runs right after the commit."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from config.celery_app import app
 from incidents.enums import Category
 from incidents.models import Incident
 from ledger_audit.models import DetectionWork
 from tests.ledger_audit.factories import entry
+from tests.procs import database_url, project_env, redis_url, stop, worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def worker_queue():
+def worker_queue(tmp_path):
     queue = f"ledger-audit-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "test",
-        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
-            **{
-                **connection.settings_dict,
-                "HOST": connection.settings_dict["HOST"] or "127.0.0.1",
-                "PORT": connection.settings_dict["PORT"] or 5432,
-            }
-        ),
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "-Q",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=env,
-        cwd=settings.BASE_DIR,
-    )
+    env = project_env(database_url(), redis_url())
+    proc = worker(env, tmp_path / "worker.log", queue, queue, concurrency=1, pool="solo")
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     try:
         yield queue
     finally:
         app.conf.task_default_queue = previous
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=15)
 
 
 def test_duplicate_keys_open_an_incident_through_the_worker(worker_queue, feed_client):

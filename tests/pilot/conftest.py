@@ -1,29 +1,8 @@
-"""Fixtures of the pilot tests: a seeded pilot, incidents with the bound steps, a clean cache."""
-
-from collections.abc import Iterator
+"""Fixtures of the pilot tests: incidents with the bound steps (the seeded pilot and the clean
+pilot cache are in tests/conftest.py)."""
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
-
-from pilot.cache import CACHE_KEY
-from pilot.models import ConfigRevision
-from pilot.services import pilot_seed_demo
-
-
-@pytest.fixture(autouse=True)
-def _clean_pilot_cache() -> Iterator[None]:
-    """The cache (Redis) outlives each test's database: never let one test read another's."""
-    cache.delete(CACHE_KEY)
-    yield
-    cache.delete(CACHE_KEY)
-
-
-@pytest.fixture
-def seeded(db: None) -> ConfigRevision:
-    """Template versions v1, v2 (both active), two flags, r1: running on v1."""
-    pilot_seed_demo()
-    return ConfigRevision.objects.get(number=1)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from tests.reliability.procs import http
+from tests.procs import http
 
 
 def feed(cfg: dict[str, Any]) -> dict[str, Any]:

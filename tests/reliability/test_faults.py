@@ -23,10 +23,10 @@ from ledger_audit.models import DetectionWork, Finding, LedgerEntry, TimelineExp
 from pilot.services import pilot_seed_demo
 from tests.conftest import MakeMember
 from tests.incidents.factories import open_incident
-from tests.reliability.conftest import report
-from tests.reliability.procs import (
+from tests.procs import (
     Gunicorn,
     celery,
+    database_url,
     django_eval,
     http,
     manage,
@@ -37,7 +37,7 @@ from tests.reliability.procs import (
     wait_for,
     worker,
 )
-from tests.reliability.test_races import database_url
+from tests.reliability.conftest import report
 
 
 def _entries(prefix: str, duplicate_key: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from core.roles import Role
 from core.services import api_key_create
@@ -17,22 +16,10 @@ from pilot.enums import ChangeStatus
 from pilot.models import ChangeRequest, ConfigRevision
 from pilot.services import pilot_seed_demo
 from tests.conftest import MakeMember
+from tests.procs import ROOT, Gunicorn, database_url, http, project_env, redis_url
 from tests.reliability.conftest import report
-from tests.reliability.procs import ROOT, Gunicorn, http, project_env
 
 CLIENTS = 8
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def redis_url() -> str:
-    from django.conf import settings
-
-    return settings.REDIS_URL
 
 
 def run_clients(scenario: str, configs: list[dict[str, Any]], timeout: float = 120) -> list[dict]:

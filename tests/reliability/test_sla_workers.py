@@ -10,19 +10,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from core.roles import Role
-from incidents.enums import Category, Severity, Source, TimelineKind
+from incidents.enums import TimelineKind
 from incidents.models import Escalation, Incident, Notification, SlaTimer, TimelineEntry
-from incidents.services import incident_open
 from tests.conftest import MakeMember
-from tests.incidents.factories import roster_member
+from tests.incidents.factories import open_overdue_sev0s, roster_member
 from tests.incidents.receivers import smtp_listener
+from tests.procs import (
+    celery,
+    database_url,
+    private_redis,
+    project_env,
+    stop,
+    wait_for,
+    worker,
+)
 from tests.reliability.conftest import report
-from tests.reliability.procs import celery, private_redis, project_env, stop, wait_for, worker
-from tests.reliability.test_races import database_url
 
 INCIDENTS = 1000
 
@@ -33,17 +38,7 @@ def test_two_workers_and_two_beats_escalate_and_notify_exactly_once(
     make_member: MakeMember, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    opened_at = timezone.now() - timedelta(minutes=20)
-    with time_machine.travel(opened_at, tick=False):
-        for i in range(INCIDENTS):
-            incident_open(
-                title=f"Double release {i}",
-                severity=Severity.SEV0,
-                category=Category.FUNDS_INCORRECT,
-                actor=None,
-                source=Source.DETECTOR,
-                dedup_key=f"beat-race:{i}",
-            )
+    open_overdue_sev0s(INCIDENTS, key="beat-race")
     opened_in = time.monotonic() - started
     now = timezone.now()
     due = SlaTimer.objects.filter(state="pending", due_at__lte=now).count()

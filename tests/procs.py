@@ -1,6 +1,6 @@
-"""Real processes for the slow reliability tests: private Redis and PostgreSQL, gunicorn, Celery
-workers and beat, and HTTP helpers. Every process is stopped in ``finally`` (never the machine's
-shared PostgreSQL or Redis)."""
+"""Real processes for the tests that need them: private Redis and PostgreSQL, gunicorn, Celery
+workers and beat (on the test database or a private one), and HTTP helpers. Every process is
+stopped in ``finally`` (never the machine's shared PostgreSQL or Redis)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -199,9 +199,27 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 # --- the project's processes ----------------------------------------------------------------
 
 
+def database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's test database)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    auth = (db["USER"] or "postgres") + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def redis_url() -> str:
+    from django.conf import settings
+
+    return str(settings.REDIS_URL)
+
+
 def project_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a project process. It keeps this test process's cache namespace
+    (``PYTEST_XDIST_WORKER``, see config/settings/test.py) and drops pytest's other variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
+        PYTEST_XDIST_WORKER=os.environ.get("PYTEST_XDIST_WORKER", "main"),
         DJANGO_ENV="test",
         DJANGO_SETTINGS_MODULE=extra.pop("DJANGO_SETTINGS_MODULE", "config.settings.test"),
         DATABASE_URL=database_url,
