@@ -3,8 +3,10 @@
 The first request with a key claims it by inserting a row (committed on its own, before the view
 runs); the database's unique constraint decides between two concurrent requests. When the view
 finishes with a non-5xx response, the response is stored and replayed for the same client and key
-for ``IDEMPOTENCY_TTL_SECONDS``. The same key with another body is refused with 422; a repeat
-while the first is still running gets 409. A 5xx or a crash releases the claim so a retry can run.
+for ``IDEMPOTENCY_TTL_SECONDS``. Keys are scoped by client: the API key that sent the request
+(the person, for browser sessions), as the draft scopes them by client. The same key with another
+body is refused with 422; a repeat while the first is still running gets 409. A 5xx or a crash
+releases the claim so a retry can run.
 """
 
 import hashlib
@@ -40,8 +42,10 @@ class Replay(Exception):
 
 
 def client_id(request: Request) -> str:
+    """Whose keys these are: the API key itself (many keys share one service account, and two
+    platforms choosing the same key must never see each other's responses), else the person."""
     if isinstance(request.auth, ApiKey):
-        return f"user:{request.auth.user_id}"
+        return f"key:{request.auth.pk}"
     return f"user:{request.user.pk}"
 
 

@@ -72,6 +72,43 @@ def test_keys_are_per_client(client_for, owner, make_member) -> None:
 
 
 @pytest.mark.django_db
+def test_two_keys_of_one_service_account_never_share_a_replay(client_for, api_user) -> None:
+    """Every platform key created with ``--role api-client`` belongs to one service account:
+    a key chosen by two of them must give each its own write and its own response."""
+    from incidents.models import Incident
+
+    first, second = client_for(api_user), client_for(api_user)
+    a = first.post(
+        "/api/v1/incidents/",
+        {"title": "from platform A", "severity": "SEV2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="deal-42",
+    )
+    b = second.post(
+        "/api/v1/incidents/",
+        {"title": "from platform B", "severity": "SEV2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="deal-42",
+    )
+    assert a.status_code == b.status_code == 201
+    assert "Idempotent-Replayed" not in b
+    assert b.json()["title"] == "from platform B"
+    assert a.json()["number"] != b.json()["number"]
+    assert set(Incident.objects.values_list("title", flat=True)) == {
+        "from platform A",
+        "from platform B",
+    }
+    again = second.post(
+        "/api/v1/incidents/",
+        {"title": "from platform B", "severity": "SEV2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="deal-42",
+    )
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["number"] == b.json()["number"]
+
+
+@pytest.mark.django_db
 def test_validation_errors_are_replayed_too_and_bad_keys_refused(client_for, owner) -> None:
     client = client_for(owner)
     first = client.post(URL, {"name": ""}, format="json", HTTP_IDEMPOTENCY_KEY="bad-body")
