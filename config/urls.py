@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
+from core.api.exceptions import api_route_not_found
 from core.views import healthz
 from incidents.metrics_view import metrics
 
@@ -20,7 +21,9 @@ urlpatterns = [
         name="api-docs",
     ),
     path("healthz/", healthz, name="healthz"),
-    path("metrics", metrics, name="metrics"),  # Prometheus text (issue 4)
+    path("metrics", metrics, name="metrics"),
+    # Last: whatever else starts with api/ is a JSON 404 in every settings module.
+    re_path(r"^api/(?P<rest>.*)$", api_route_not_found, name="api-not-found"),
 ]
 
 handler400 = "core.api.exceptions.handler400"

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -95,6 +96,21 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     if _wants_json(request):
         return JsonResponse(error_body("not_found", f"No route for {request.path}."), status=404)
     return defaults.page_not_found(request, exception or Exception())
+
+
+def api_route_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """The last route under ``/api/``: an unknown path is a JSON 404 whatever ``DEBUG`` says
+    (Django's debug page would list every URL pattern to whoever asks). A path that exists with
+    a trailing slash says so, since ``APPEND_SLASH`` cannot redirect a POST."""
+    message = f"No route for {request.path}."
+    if not request.path.endswith("/"):
+        try:
+            resolved = resolve(request.path + "/")
+        except Resolver404:
+            resolved = None
+        if resolved is not None and resolved.func is not api_route_not_found:
+            message += f" Did you mean {request.path}/ (with a trailing slash)?"
+    return JsonResponse(error_body("not_found", message), status=404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

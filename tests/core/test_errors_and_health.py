@@ -35,6 +35,34 @@ def test_unknown_api_route_is_a_json_404(client) -> None:
     assert response.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_unknown_api_routes_are_json_whatever_debug_says(client, settings, debug, method) -> None:
+    """``make run`` has DEBUG on: its 404 page would list every URL pattern."""
+    settings.DEBUG = debug
+    response = getattr(client, method)("/api/v1/no-such-thing/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["error"]["code"] == "not_found"
+    assert "admin/" not in response.content.decode()
+
+
+def test_a_missing_trailing_slash_is_named_in_the_json_404(client, settings) -> None:
+    settings.DEBUG = True
+    response = client.post("/api/v1/incidents", {}, content_type="application/json")
+    assert response.status_code == 404
+    assert "/api/v1/incidents/ (with a trailing slash)" in response.json()["error"]["message"]
+
+
+def test_an_unacceptable_accept_header_is_a_json_406(client_for, owner, settings) -> None:
+    settings.DEBUG = True
+    response = client_for(owner).get("/api/v1/me/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_acceptable"
+
+
 def test_unknown_object_is_a_json_404(client_for, owner) -> None:
     response = client_for(owner).get("/api/v1/api-keys/999999/")
     assert response.status_code == 404
