@@ -354,6 +354,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Behind a reverse proxy every request comes from the proxy: name its addresses (CIDRs) and the
+# lockout keys on the client address it forwards (X-Forwarded-For). Unset, the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 # Redis transport: an unacknowledged task (its worker died) is delivered again after this many
 # seconds. Keep it above the longest task (exports) in production.
 # How often the worker looks for such abandoned messages: every interval * throttle seconds.
