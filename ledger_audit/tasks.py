@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from ledger_audit.detectors import Scope
@@ -11,6 +12,7 @@ from ledger_audit.services import (
     detection_process_work,
     detection_purge_processed,
     detection_run,
+    export_parts_sweep,
     export_requeue_stale,
     export_run,
 )
@@ -46,3 +48,10 @@ def full_scan() -> int:
 @shared_task(acks_late=True, ignore_result=True, queue="exports")
 def export_run_task(export_id: int) -> bool:
     return export_run(export_id=export_id) is not None
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_export_parts() -> int:
+    """Temporary files of exports whose worker was killed mid-write."""
+    age = timedelta(seconds=settings.LEDGER_AUDIT_EXPORT_PART_MAX_AGE_SECONDS)
+    return len(export_parts_sweep(older_than=timezone.now() - age))

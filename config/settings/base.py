@@ -273,11 +273,15 @@ SLA_HOLIDAY_SUBDIV = env.str("SLA_HOLIDAY_SUBDIV", default="")
 # The sweep fires due deadlines; /healthz/ is degraded after 3 intervals without a run.
 SLA_SWEEP_SECONDS = env.int("SLA_SWEEP_SECONDS", default=30)
 SLA_SWEEP_BATCH = env.int("SLA_SWEEP_BATCH", default=1000)
-# Notification delivery: retries with exponential backoff (base · 2^n seconds, capped).
-SLA_NOTIFY_MAX_RETRIES = env.int("SLA_NOTIFY_MAX_RETRIES", default=5)
-SLA_NOTIFY_BACKOFF_SECONDS = env.int("SLA_NOTIFY_BACKOFF_SECONDS", default=30)
-SLA_NOTIFY_BACKOFF_MAX_SECONDS = env.int("SLA_NOTIFY_BACKOFF_MAX_SECONDS", default=1800)
-SLA_WEBHOOK_TIMEOUT_SECONDS = env.int("SLA_WEBHOOK_TIMEOUT_SECONDS", default=5)
+# Outbound delivery (core/delivery.py), one group for incident notifications (webhook and
+# email) and config-change webhooks: the POST timeout, attempts before giving up, the backoff
+# after the n-th failure (base · 2^(n-1) seconds, capped) and how overdue a queued delivery is
+# before a sweep re-queues it.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=10)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.int("WEBHOOK_BACKOFF_MAX_SECONDS", default=1800)
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
 # Links in notifications point here (e.g. https://pcp.example.com); empty: no link.
 SLA_PUBLIC_URL = env.str("SLA_PUBLIC_URL", default="")
 # /metrics (Prometheus text): a bearer token, or else these client addresses only.
@@ -293,11 +297,6 @@ CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
 # Seconds a cached copy of the pilot config may live (writers refresh it on every change; the
 # TTL only bounds staleness after a refresh lost to a cache outage).
 PILOT_CONFIG_CACHE_TTL = env.int("PILOT_CONFIG_CACHE_TTL", default=60)
-PILOT_WEBHOOK_TIMEOUT_SECONDS = env.int("PILOT_WEBHOOK_TIMEOUT_SECONDS", default=5)
-PILOT_WEBHOOK_MAX_ATTEMPTS = env.int("PILOT_WEBHOOK_MAX_ATTEMPTS", default=8)
-PILOT_WEBHOOK_BACKOFF_SECONDS = env.int("PILOT_WEBHOOK_BACKOFF_SECONDS", default=10)
-PILOT_WEBHOOK_BACKOFF_MAX_SECONDS = env.int("PILOT_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600)
-PILOT_WEBHOOK_SWEEP_GRACE_SECONDS = env.int("PILOT_WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE["pilot-sweep-webhook-deliveries"] = {
     "task": "pilot.tasks.sweep_webhook_deliveries",
     "schedule": 60.0,
@@ -323,6 +322,10 @@ LEDGER_AUDIT_EXPORTS_DIR = Path(
     env.str("LEDGER_AUDIT_EXPORTS_DIR", default=str(VAR_DIR / "exports"))
 )
 LEDGER_AUDIT_EXPORT_PROGRESS_EVERY = env.int("LEDGER_AUDIT_EXPORT_PROGRESS_EVERY", default=5000)
+# A ``*.part`` file untouched this long belongs to a dead writer and is swept.
+LEDGER_AUDIT_EXPORT_PART_MAX_AGE_SECONDS = env.int(
+    "LEDGER_AUDIT_EXPORT_PART_MAX_AGE_SECONDS", default=3600
+)
 STORAGES["exports"] = {
     "BACKEND": env.str(
         "LEDGER_AUDIT_EXPORTS_STORAGE_BACKEND",
@@ -338,6 +341,10 @@ STORAGES["exports"] = {
 CELERY_BEAT_SCHEDULE["ledger-audit-detection-sweep"] = {
     "task": "ledger_audit.tasks.detection_sweep",
     "schedule": env.float("LEDGER_AUDIT_SWEEP_SECONDS", default=30.0),
+}
+CELERY_BEAT_SCHEDULE["ledger-audit-sweep-export-parts"] = {
+    "task": "ledger_audit.tasks.sweep_export_parts",
+    "schedule": 600.0,
 }
 CELERY_BEAT_SCHEDULE["ledger-audit-full-scan"] = {
     "task": "ledger_audit.tasks.full_scan",

@@ -5,6 +5,7 @@ The feed's ingest services live in ``ledger_audit.feed``."""
 from ledger_audit.services.exports import (
     export_can_download,
     export_download_open,
+    export_parts_sweep,
     export_request,
     export_requeue_stale,
     export_run,
@@ -29,6 +30,7 @@ __all__ = [
     "duplicate_keys_reviewed",
     "export_can_download",
     "export_download_open",
+    "export_parts_sweep",
     "export_request",
     "export_requeue_stale",
     "export_run",

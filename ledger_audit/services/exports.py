@@ -383,3 +383,29 @@ def export_requeue_stale(*, older_than: datetime) -> int:
     for export_id in ids:
         _dispatch(export_id)
     return len(ids)
+
+
+def export_parts_sweep(*, older_than: datetime) -> list[str]:
+    """Delete the temporary ``*.part`` files of exports whose writer died (a killed worker
+    never reaches its ``finally``). A live writer touches its file at every chunk, so only a
+    file untouched since ``older_than`` is abandoned. Remote storages spool in the worker's own
+    temporary directory, which the operating system clears: nothing to do there."""
+    storage = exports_storage()
+    try:
+        root = storage.path("")
+    except NotImplementedError:
+        return []
+    cutoff = older_than.timestamp()
+    removed: list[str] = []
+    for folder, _dirs, files in os.walk(root):
+        for file_name in files:
+            if not file_name.endswith(".part"):
+                continue
+            path = os.path.join(folder, file_name)
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_mtime < cutoff:
+                    os.remove(path)
+                    removed.append(os.path.relpath(path, root))
+    if removed:
+        logger.warning("removed %d abandoned export part file(s): %s", len(removed), removed)
+    return sorted(removed)
