@@ -38,6 +38,7 @@ test: $(VENV)/.installed-dev lint typecheck migrations-check pytest
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.installed-dev
 	$(TEST_ENV) $(VENV)/bin/mypy .
@@ -70,4 +71,4 @@ bench: $(VENV)/.installed-dev
 	DJANGO_ENV=bench $(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

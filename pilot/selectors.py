@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -178,13 +179,22 @@ def rollback_list() -> QuerySet[RollbackRecord]:
 # --- template versions ----------------------------------------------------------------------
 
 
+# Open deals live in the ledger mirror, and pilot must not import ledger_audit (the two apps are
+# independent). The app that composes both registers the counter at start-up (console/apps.py).
+OpenDealCounter = Callable[[], dict[str, int]]
+_open_deal_counter: OpenDealCounter | None = None
+
+
+def open_deal_counter_register(counter: OpenDealCounter) -> None:
+    global _open_deal_counter
+    _open_deal_counter = counter
+
+
 def open_deal_counts() -> dict[str, int] | None:
-    """Open deals per template version from the ledger mirror; None while it is unavailable."""
-    try:
-        from ledger_audit.selectors import open_deal_count_by_template_version
-    except ImportError:
+    """Open deals per template version; None while no app provides the figure."""
+    if _open_deal_counter is None:
         return None
-    return open_deal_count_by_template_version()
+    return _open_deal_counter()
 
 
 def template_version_list() -> QuerySet[TemplateVersion]:

@@ -1,5 +1,6 @@
-"""The incident page as the runbook: beside each bound checklist step, the button that does it
-(for roles that may), the deadlines, the blast radius and the exports with their progress.
+"""The console's parts of the incident page, the runbook: beside each bound checklist step, the
+button that does it (for roles that may), and the deadlines. console/apps.py registers them into
+incidents' page hook (incidents/panels.py); the blast radius and the exports are ledger_audit's.
 
 Buttons are links to the confirmation pages of the apps that own the act; those pages check the
 permission again and the services check it a third time, so hiding a button is a courtesy, not
@@ -17,12 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.enums import ACTIVE_STATUSES, BoundAction, Status
+from incidents.enums import ACTIVE_STATUSES, BoundAction
 from incidents.models import Incident
 from incidents.permissions import IncidentPerm
-from ledger_audit.models import TimelineExport
 from ledger_audit.permissions import LedgerPerm
-from ledger_audit.selectors import BlastRadius, exports_for_incident, incident_blast_radius
 from pilot.enums import ChangeAction
 from pilot.permissions import PilotPerm
 
@@ -130,34 +129,17 @@ def runbook_buttons(*, incident: Incident, user: Any) -> dict[str, RunbookButton
 
 @dataclass(frozen=True)
 class IncidentConsole:
-    buttons: dict[str, RunbookButton]
-    blast: BlastRadius
-    exports: list[TimelineExport]
-    can_export: bool
-    can_download: bool
-    export_url: str
     response_breached: bool
     escalation_breached: bool
     now: datetime
 
 
-EXPORTS_SHOWN = 10
-
-
 def incident_console(
     *, incident: Incident, user: Any, now: datetime | None = None
 ) -> IncidentConsole:
-    """Everything the console adds to the incident page (at most three queries: the blast
-    radius's two and the exports)."""
+    """The deadlines panel's state (no query; the buttons come from ``runbook_buttons``)."""
     now = now or timezone.now()
-    can_export = user.has_perm(LedgerPerm.REQUEST_EXPORT) and incident.status != Status.CLOSED
     return IncidentConsole(
-        buttons=runbook_buttons(incident=incident, user=user),
-        blast=incident_blast_radius(incident=incident),
-        exports=list(exports_for_incident(incident=incident).order_by("-id")[:EXPORTS_SHOWN]),
-        can_export=bool(can_export),
-        can_download=bool(user.has_perm(LedgerPerm.DOWNLOAD_EXPORT)),
-        export_url=_admin("ledger_audit_timelineexport_request", incident=incident.number),
         response_breached=bool(
             incident.acknowledged_at is None
             and incident.response_due_at is not None

@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from console.selectors import Dashboard, dashboard_for
+from core.templatetags.times import iso_utc, local_time, utc_text
 
 register = template.Library()
 
@@ -22,25 +23,8 @@ def console_dashboard(context: dict[str, Any]) -> Dashboard | None:
     return dashboard_for(user=request.user)
 
 
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def utc_text(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-@register.filter
-def local_time(value: datetime | None) -> SafeString:
-    """``<time>`` showing UTC until the script shows it in the viewer's zone (UTC on hover)."""
-    if value is None:
-        return format_html("{}", "—")
-    return format_html(
-        '<time class="console-local" datetime="{}" title="{}">{}</time>',
-        iso_utc(value),
-        utc_text(value),
-        utc_text(value),
-    )
+# core's filter, also under this library so that console templates need one {% load %}.
+register.filter("local_time", local_time)
 
 
 def _remaining(seconds: float) -> str:
@@ -72,15 +56,3 @@ def countdown(value: datetime | None) -> SafeString:
         utc_text(value),
         text,
     )
-
-
-@register.filter
-def console_get(mapping: dict[str, Any] | None, key: str) -> Any:
-    return (mapping or {}).get(key)
-
-
-@register.filter
-def percent_of(done: int | None, total: int | None) -> int:
-    if not total:
-        return 0
-    return max(0, min(100, int(100 * (done or 0) / total)))

@@ -16,7 +16,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from console.selectors import incident_console
 from core.admin import CappedCountPaginator, choices_filter
 from core.errors import DomainError
 from incidents import selectors, services
@@ -30,6 +29,7 @@ from incidents.models import (
     SeverityPolicy,
     TimelineEntry,
 )
+from incidents.panels import incident_panels
 from incidents.permissions import IncidentPerm
 from incidents.services import LOG_FIELDS
 
@@ -259,16 +259,21 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 if request.user.has_perm(action.perm) and action.available(obj)
             ]
             context["incident_log_url"] = reverse(self._url("log"), args=[obj.pk])
+            # The parts other apps add (deadlines, exports, blast radius, step buttons).
+            panels = incident_panels(incident=obj, user=request.user)
+            context["incident_panels"] = panels
             may_tick = request.user.has_perm(IncidentPerm.TICK) and obj.status != Status.CLOSED
             context["checklist"] = [
-                (step, reverse(self._url("tick"), args=[obj.pk, step.pk]) if may_tick else "")
+                (
+                    step,
+                    reverse(self._url("tick"), args=[obj.pk, step.pk]) if may_tick else "",
+                    None if step.done else panels.step_buttons.get(step.bound_action),
+                )
                 for step in ChecklistStep.objects.filter(incident=obj)
                 .select_related("done_by")
                 .order_by("position")
             ]
             context["timeline"] = TimelineEntry.objects.filter(incident=obj).order_by("at", "id")
-            # The console (issue 7): runbook buttons, deadlines, blast radius, exports.
-            context["console"] = incident_console(incident=obj, user=request.user)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:

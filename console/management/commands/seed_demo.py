@@ -1,3 +1,6 @@
+"""Demo logins, a demo API key and the demo pilot. It lives in console, the one app that may
+import every other: it seeds core's people and keys and pilot's config."""
+
 import os
 from pathlib import Path
 from typing import Any
