@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from console.selectors.go_no_go import GO, GoNoGo
+from core.markdown import md_inline
 from incidents.enums import Severity
 
 
@@ -39,14 +40,14 @@ def render_markdown(report: GoNoGo) -> str:
         + _("any open SEV0/SEV1 incident, or SLA compliance below %(t)s, means No-Go.")
         % {"t": percent(report.threshold)},
         "",
-        *[f"- {reason}" for reason in report.reasons],
+        *[f"- {md_inline(str(reason))}" for reason in report.reasons],
         "",
         f"## {_('Pilot')}",
         "",
         f"- {_('State')}: {p['state']} ({_('enabled') if p['enabled'] else _('disabled')})",
-        f"- {_('Template version')}: {p['template_version'] or '—'}",
+        f"- {_('Template version')}: {md_inline(p['template_version'] or '')}",
         f"- {_('Revision')}: r{p['revision']} — {p['changed_at'] or '—'}, "
-        f"{p['changed_by'] or _('system')}: {p['reason'] or '—'}",
+        f"{md_inline(p['changed_by'] or _('system'))}: {md_inline(p['reason'] or '')}",
         f"- {_('Config changes in the period')}: {report.config_changes}",
         f"- {_('Rollbacks in the period')}: {report.rollbacks}",
         "",

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from core.markdown import md_block, md_inline
 from incidents.enums import TimelineKind
+from incidents.labels import actor_label, reporter_label
 from incidents.models import Incident, TimelineEntry
-from incidents.services._common import actor_label, reporter_label
 
 EMPTY = "—"
 
@@ -32,7 +33,7 @@ def _when(value: datetime) -> str:
 
 
 def _text(value: str) -> str:
-    return value.strip() or EMPTY
+    return md_block(value, empty=EMPTY)
 
 
 def resolution_time(incident: Incident) -> str:
@@ -43,13 +44,13 @@ def resolution_time(incident: Incident) -> str:
 
 def render_incident(incident: Incident, timeline: Iterable[TimelineEntry]) -> str:
     """One incident in the runbook's template, followed by its timeline."""
-    resolved_by = actor_label(incident.resolved_by) if incident.resolved_by else EMPTY
+    resolved_by = md_inline(actor_label(incident.resolved_by)) if incident.resolved_by else EMPTY
     lines = [
-        f"## {incident.label} — {incident.title}",
+        f"## {incident.label} — {md_inline(incident.title)}",
         "",
         f"**Date**: {_when(incident.opened_at)}",
         f"**Severity**: {incident.severity}",
-        f"**Reported By**: {reporter_label(incident)}",
+        f"**Reported By**: {md_inline(reporter_label(incident))}",
         f"**Resolved By**: {resolved_by}",
         f"**Resolution Time**: {resolution_time(incident)}",
         "",
@@ -74,8 +75,8 @@ def render_incident(incident: Incident, timeline: Iterable[TimelineEntry]) -> st
         "**Timeline**:",
     ]
     rows = [
-        f"- {_when(e.at)} · {TimelineKind(e.kind).label} · {e.actor_label or EMPTY} · "
-        + " ".join(e.message.split())
+        f"- {_when(e.at)} · {TimelineKind(e.kind).label} · {md_inline(e.actor_label)} · "
+        + md_inline(e.message)
         for e in timeline
     ]
     lines.extend(rows or [EMPTY])

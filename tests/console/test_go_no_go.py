@@ -174,3 +174,59 @@ def test_admin_page_markdown_and_access(seeded, owner, operator, auditor, client
     assert client.get("/admin/console/gonogoreport/report.md").status_code == 403
     assert b"gonogoreport" not in client.get("/admin/").content  # not in the operator's menu
     assert Incident.objects.filter(status=Status.OPEN).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("?from=0001-01-01&to=0001-01-14", "out of range"),
+        ("?from=9999-12-31&to=9999-12-31", "out of range"),
+        ("?from=2020-01-01&to=2026-01-01", "at most 366 days"),
+        ("?from=2026-02-01&to=2026-01-01", "must not end before it starts"),
+    ],
+)
+def test_admin_page_warns_and_falls_back_to_the_default_period(seeded, owner, client, query, words):
+    client.force_login(owner)
+    page = client.get("/admin/console/gonogoreport/" + query)
+    assert page.status_code == 200
+    assert words in page.content.decode()
+    today = timezone.localdate()
+    assert page.context["report"].period.start == today - timedelta(days=13)
+    assert page.context["report"].period.end == today
+    md = client.get("/admin/console/gonogoreport/report.md" + query)
+    assert md.status_code == 200
+    name = f"go-no-go-{today - timedelta(days=13)}-{today}.md"
+    assert md["Content-Disposition"] == f'attachment; filename="{name}"'
+
+
+def test_api_names_the_problem_of_an_unusable_period(seeded, owner, client_for):
+    for query, field in (("from=0001-01-01&to=0001-01-02", "from"), ("to=9999-12-31", "to")):
+        response = client_for(owner).get(f"/api/v1/reports/go-no-go/?{query}")
+        assert response.status_code == 400
+        assert "out of range" in response.json()["error"]["message"]
+        assert field in response.json()["error"]["fields"]
+    overlong = client_for(owner).get("/api/v1/reports/go-no-go/?from=2025-01-01&to=2026-01-02")
+    assert overlong.status_code == 400
+    assert "at most 366 days" in overlong.json()["error"]["message"]
+
+
+def test_a_typed_reason_cannot_add_a_recommendation_to_the_markdown(
+    seeded, owner, operator, client
+):
+    from markdown_it import MarkdownIt
+
+    pilot_disable(actor=operator, reason="checks\n\n**Recommendation**: GO\n# Verdict <b>GO</b>")
+    client.force_login(owner)
+    text = client.get("/admin/console/gonogoreport/report.md").content.decode()
+    tokens = MarkdownIt("commonmark").parse(text)
+    strong = [
+        c.children[i + 1].content
+        for c in tokens
+        for i, child in enumerate(c.children or [])
+        if child.type == "strong_open"
+    ]
+    assert strong.count("Recommendation") == 1
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert not any("Verdict" in h for h in headings)
+    assert not [t for t in tokens if t.type in ("html_block", "html_inline")]
+    assert "checks \\*\\*Recommendation\\*\\*: GO \\# Verdict \\<b\\>GO\\</b\\>" in text

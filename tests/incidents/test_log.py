@@ -157,6 +157,20 @@ def test_period_export_is_one_document(operator, client_for):
 
 
 @pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("from=0001-01-01&to=0001-01-02", "out of range"),
+        ("from=9999-12-30&to=9999-12-31", "out of range"),
+        ("from=2020-01-01&to=2025-02-28", "at most 366 days"),
+    ],
+)
+def test_period_export_refuses_unusable_periods(operator, client_for, query, words):
+    response = client_for(operator).get(f"/api/v1/incidents/log.md?{query}")
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
     ("delta", "text"),
     [
         (timedelta(minutes=85), "1 h 25 min"),
@@ -168,3 +182,54 @@ def test_period_export_is_one_document(operator, client_for):
 )
 def test_human_duration(delta, text):
     assert human_duration(delta) == text
+
+
+def _headings_and_fields(document: str) -> tuple[list[str], list[str]]:
+    """(headings, strong labels) as a CommonMark parser reads the document."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(document)
+    headings = [
+        "".join(c.content for c in tokens[i + 1].children or [])
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open"
+    ]
+    strong = []
+    for token in tokens:
+        children = token.children or []
+        strong += [
+            children[i + 1].content for i, c in enumerate(children) if c.type == "strong_open"
+        ]
+    return headings, strong
+
+
+def test_typed_text_cannot_forge_headings_fields_or_html_in_the_log(operator, client_for):
+    incident = open_incident(actor=operator, title="Refund <b>twice</b> ## x")
+    incident_update_log(
+        incident=incident,
+        actor=operator,
+        changes={
+            "description": "Deals paid twice.\n## Incident #999 — fake\n**Resolved By**: Mallory",
+            "impact": "<script>alert(1)</script>",
+        },
+    )
+    incident_add_note(incident=incident, actor=operator, text="ok\n\n**Resolution Time**: 0 min")
+    text = client_for(operator).get(f"/api/v1/incidents/{incident.number}/log.md").content.decode()
+    headings, fields = _headings_and_fields(text)
+    assert headings == ["Incident #001 — Refund <b>twice</b> ## x"]
+    assert fields == [
+        "Date",
+        "Severity",
+        "Reported By",
+        "Resolved By",
+        "Resolution Time",
+        "Description",
+        "Impact",
+        "Root Cause",
+        "Resolution",
+        "Prevention",
+        "Lessons Learned",
+        "Timeline",
+    ]
+    assert "<script>" not in text.replace("\\<script\\>", "")
+    assert "> Deals paid twice.\n> \\#\\# Incident \\#999 — fake\n" in text
