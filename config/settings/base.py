@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
+    "core.middleware.NulRefusingMiddleware",
     "pilot.middleware.ConfigReadMiddleware",  # the platform's hot path (issue 8): see there
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

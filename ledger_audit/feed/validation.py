@@ -4,7 +4,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException, localcontext
 from typing import Any
 
 from django.conf import settings
@@ -80,16 +80,22 @@ def _time(value: Any) -> datetime:
         raise _Invalid(_("Must be a time between the years 1 and 9999.")) from None
 
 
+# Amounts are judged in a context of their own: any exponent a string can carry ("1e999999999")
+# and every signal trapped, so no arithmetic on a hostile amount can raise past the validator.
+_AMOUNT_CONTEXT = Context(prec=AMOUNT_MAX_DIGITS + 2, Emax=10**17, Emin=-(10**17))
+
+
 def _amount(value: Any) -> Decimal:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 64:
         raise _Invalid(_('Must be a decimal string, e.g. "125.50".'))
     try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        raise _Invalid(_('Must be a decimal string, e.g. "125.50".')) from None
-    if not number.is_finite():
-        raise _Invalid(_("Must be a finite decimal."))
-    quantized = number.quantize(_QUANTUM) if abs(number) < _AMOUNT_LIMIT else None
+        with localcontext(_AMOUNT_CONTEXT):
+            number = Decimal(value.strip())
+            if not number.is_finite():
+                raise _Invalid(_("Must be a finite decimal."))
+            quantized = number.quantize(_QUANTUM) if abs(number) < _AMOUNT_LIMIT else None
+    except DecimalException:
+        quantized = None
     if quantized is None or quantized != number:
         raise _Invalid(
             _("At most %(d)d digits with at most %(p)d decimal places.")
@@ -229,11 +235,15 @@ def validate_items(
 
 
 def dispute_expiry(row: dict[str, Any]) -> None:
+    if row["expires_at"] is None and row["ttl_seconds"] is None:
+        raise _Invalid(_("Give ttl_seconds or expires_at."))
+    if row["ttl_seconds"] is None:
+        return
+    try:
+        expires_at = row["opened_at"] + timedelta(seconds=row["ttl_seconds"])
+    except OverflowError:
+        raise _Invalid(_("opened_at + ttl_seconds falls after the year 9999.")) from None
     if row["expires_at"] is None:
-        if row["ttl_seconds"] is None:
-            raise _Invalid(_("Give ttl_seconds or expires_at."))
-        row["expires_at"] = row["opened_at"] + timedelta(seconds=row["ttl_seconds"])
-    elif row["ttl_seconds"] is not None and row["expires_at"] != row["opened_at"] + timedelta(
-        seconds=row["ttl_seconds"]
-    ):
+        row["expires_at"] = expires_at
+    elif row["expires_at"] != expires_at:
         raise _Invalid(_("ttl_seconds and expires_at disagree; give one of them."))

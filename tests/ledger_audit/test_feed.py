@@ -59,6 +59,11 @@ def test_a_bad_item_stores_nothing_and_names_index_and_field(post):
         ("kind", "withdraw"),
         ("created_at", "2025-01-01T10:00:00"),  # no zone
         ("idempotency_key", ""),
+        # Exponents no decimal context holds: the validator must judge them, not crash.
+        ("amount", "1e999999999"),
+        ("amount", "-1E+999999999999999999"),
+        ("amount", "1e-999999999"),
+        ("amount", "9" * 70),
     ],
 )
 def test_invalid_ledger_fields_are_400(post, field, value):
@@ -191,3 +196,13 @@ def test_ingest_runs_a_constant_number_of_queries(django_assert_max_num_queries)
     assert result.stored == 1000
     with django_assert_max_num_queries(4):
         assert feed_ledger_entries_ingest(items=items).unchanged == 1000
+
+
+@pytest.mark.parametrize("opened_at", ["9999-12-31T23:00:00Z", "9999-12-31T23:59:59.999999+00:00"])
+def test_a_dispute_whose_expiry_falls_after_year_9999_is_400(post, opened_at):
+    item = dispute("D1", ago(minutes=1), ttl_seconds=10**9)
+    item["opened_at"] = opened_at
+    response = post("disputes", [item])
+    assert response.status_code == 400
+    assert "9999" in response.json()["error"]["fields"]["items"]["0"]["non_field_errors"][0]
+    assert not Dispute.objects.exists()
