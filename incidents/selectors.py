@@ -1,22 +1,102 @@
-"""Reads of the incidents app (lists, detail, the incident log)."""
+"""Reads of the incidents app (lists, detail, the incident log) and its rules as questions:
+is a deadline breached at an instant, who is on call at a level, which acts are available."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import NotFound
 from incidents.enums import ACTIVE_STATUSES
 from incidents.log import render_incident, render_period
-from incidents.models import ChecklistStep, Incident, Playbook, SeverityPolicy, TimelineEntry
+from incidents.models import (
+    ChecklistStep,
+    Incident,
+    Playbook,
+    RosterMember,
+    SeverityPolicy,
+    TimelineEntry,
+)
+from incidents.transitions import incident_actions_available, incident_runbook_live
+
+__all__ = [
+    "checklist_prefetch",
+    "deadline_breached_at",
+    "escalation_breached_at",
+    "incident_actions_available",
+    "incident_detail_queryset",
+    "incident_get",
+    "incident_list",
+    "incident_log_markdown",
+    "incident_log_period_markdown",
+    "incident_queryset",
+    "incident_runbook_live",
+    "on_call_at",
+    "on_call_members",
+    "overdue_q",
+    "playbooks_with_steps",
+    "response_breached_at",
+    "severity_policies",
+    "timeline_prefetch",
+]
+
+
+# --- the SLA rules --------------------------------------------------------------------------
+
+
+def deadline_breached_at(*, due: datetime | None, at: datetime) -> bool:
+    """The one breach rule: a deadline is breached by an act (or a look at the clock) strictly
+    after it; at the due instant itself it is still met. No deadline, no breach."""
+    return due is not None and at > due
+
+
+def overdue_q(field: str, *, at: datetime) -> Q:
+    """``deadline_breached_at`` in SQL: rows whose ``field`` deadline is breached at ``at``."""
+    return Q(**{f"{field}__lt": at})
+
+
+def response_breached_at(incident: Incident, *, at: datetime) -> bool:
+    """The response deadline, judged at the acknowledgement once there is one, else at ``at``."""
+    when = incident.acknowledged_at or at
+    return deadline_breached_at(due=incident.response_due_at, at=when)
+
+
+def escalation_breached_at(incident: Incident, *, at: datetime) -> bool:
+    """The escalation (resolution) deadline, judged at the resolution once there is one."""
+    when = incident.resolved_at or at
+    return deadline_breached_at(due=incident.escalation_due_at, at=when)
+
+
+def on_call_members(*, at: datetime, level: int | None = None) -> QuerySet[RosterMember]:
+    """The one rule for "on call": an active roster member with a shift of their own level that
+    has started (``starts_at <= at``) and not ended (``at < ends_at``). Every level, or one."""
+    qs = RosterMember.objects.filter(
+        active=True,
+        shifts__level_id=F("level_id"),
+        shifts__starts_at__lte=at,
+        shifts__ends_at__gt=at,
+    )
+    if level is not None:
+        qs = qs.filter(level_id=level)
+    return qs.distinct()
+
+
+def on_call_at(*, level: int, at: datetime) -> list[RosterMember]:
+    """Who is on call at ``level`` at ``at`` (with their contact channels)."""
+    return list(
+        on_call_members(at=at, level=level).select_related("user", "webhook").order_by("pk")
+    )
+
+
+# --- lists and details ----------------------------------------------------------------------
 
 
 def incident_queryset() -> QuerySet[Incident]:
     """Incidents with the people every list shows, ordered by deadline: response due first
-    (issue 4 fills it), then most severe, then oldest."""
+    (the SLA clock fills it), then most severe, then oldest."""
     return Incident.objects.select_related(
         "reported_by", "resolved_by", "acknowledged_by"
     ).order_by(F("response_due_at").asc(nulls_last=True), "severity", "opened_at", "number")

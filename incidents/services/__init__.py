@@ -1,33 +1,39 @@
-"""Writes of the incidents app: ``from incidents.services import incident_open``."""
+"""Writes of the incidents app: ``from incidents.services import incident_open``.
 
-from incidents.services.escalation import rule_apply, sla_sweep
+The modules are layered, each importing only those below it (``lint-imports`` checks it):
+
+    lifecycle | opening | policy | roster    the acts people and other apps call
+    escalation                               escalating, the SLA clock's rules, the sweep
+    notify | sla                             who is told; deadlines
+    timeline                                 timeline rows, checklist steps (ticked once)
+    _common                                  locking, input checks
+"""
+
+from incidents.services.escalation import (
+    incident_escalate,
+    notifications_create,
+    rule_apply,
+    sla_clock_start,
+    sla_sweep,
+)
 from incidents.services.lifecycle import (
     LOG_FIELDS,
     POSTMORTEM_FIELDS,
-    checklist_step_tick,
     incident_acknowledge,
     incident_add_note,
     incident_change_severity,
     incident_close,
     incident_defer,
-    incident_escalate,
     incident_reopen,
     incident_resolve,
     incident_update_log,
     postmortem_missing,
 )
-from incidents.services.notify import (
-    level_recipients,
-    notification_deliver,
-    notifications_create,
-)
+from incidents.services.notify import level_recipients, notification_deliver
 from incidents.services.opening import (
-    immediate_playbook,
     incident_add_playbook,
-    incident_bound_action_done,
     incident_open,
     incident_open_or_attach,
-    timeline_record,
 )
 from incidents.services.policy import (
     playbook_step_create,
@@ -41,7 +47,13 @@ from incidents.services.roster import (
     sla_config_delete,
     sla_config_save,
 )
-from incidents.services.sla import deadlines_recompute, sla_clock_start
+from incidents.services.sla import deadlines_recompute
+from incidents.services.timeline import (
+    checklist_step_tick,
+    immediate_playbook,
+    incident_bound_action_done,
+    timeline_record,
+)
 
 __all__ = [
     "LOG_FIELDS",

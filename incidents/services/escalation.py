@@ -1,6 +1,7 @@
-"""The escalation policy at work: the rules the SLA sweep fires when their deadline passes, the
-sweep itself (short transactions, ``skip_locked``: two workers, two beats or a retried task never
-fire a timer twice) and its heartbeat."""
+"""Escalation: the act itself (a level is reached once, the new level told once), the SLA
+clock's rules (at once when the incident gets its severity, or when a deadline passes), the
+sweep that fires due deadlines (short transactions, ``skip_locked``: two workers, two beats or a
+retried task never fire a timer twice) and its heartbeat."""
 
 from __future__ import annotations
 
@@ -9,20 +10,43 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Conflict, DomainError
 from incidents.enums import (
+    CRITERION_TARGET_LEVEL,
     LEVEL_NAMES,
+    BoundAction,
+    EscalationCriterion,
     RuleAction,
     RuleTrigger,
     Status,
+    TimelineKind,
     TimerState,
 )
-from incidents.models import EscalationRule, Incident, Notification, SlaTimer, SweepHeartbeat
-from incidents.services.notify import notifications_create, stale_notification_ids
-from incidents.services.sla import CLOCK_STATUSES
+from incidents.models import (
+    Escalation,
+    EscalationRule,
+    Incident,
+    Notification,
+    SlaTimer,
+    SweepHeartbeat,
+)
+from incidents.services._common import lock
+from incidents.services.notify import notification_rows_create, stale_notification_ids
+from incidents.services.sla import CLOCK_STATUSES, deadlines_recompute, rules_for
+from incidents.services.timeline import incident_bound_action_done, timeline_record
+from incidents.transitions import (
+    TOP_LEVEL,
+    IncidentAction,
+    transition_guard,
+    transition_require,
+    transition_statuses_allow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +67,133 @@ def _headline(rule: EscalationRule, level: int) -> str:
     }
 
 
+def notifications_dispatch(*, notification_ids: list[int]) -> None:
+    """Queue delivery tasks; a broker failure is logged (the sweep re-queues stale ones)."""
+    # The task module imports these services to run them: imported when queueing, here at the
+    # top of the layers (lint-imports keeps notify and below free of it).
+    from incidents.tasks import deliver_notification
+
+    for notification_id in notification_ids:
+        try:
+            deliver_notification.apply_async(args=(notification_id,), retry=False)
+        except Exception as exc:
+            logger.warning("could not queue notification %s: %s", notification_id, exc)
+
+
+def notifications_create(
+    *,
+    incident: Incident,
+    level: int,
+    event: str,
+    headline: str,
+    escalation: Escalation | None = None,
+) -> list[Notification]:
+    """Tell ``level``'s people about ``event`` once (``notify.notification_rows_create``) and
+    queue their delivery after commit."""
+    created = notification_rows_create(
+        incident=incident, level=level, event=event, headline=headline, escalation=escalation
+    )
+    if created:
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
+    return created
+
+
+@transaction.atomic
+def incident_escalate(
+    *,
+    incident: Incident,
+    actor: User | None,
+    criterion: str,
+    level: int | None = None,
+    note: str = "",
+    rule: EscalationRule | None = None,
+) -> Incident:
+    """Move the escalation level up (one, the criterion's level, or the named one); never down.
+
+    The single place for escalation: an ``Escalation`` row (a level is reached once), the
+    timeline, the bound "escalate" step, and the new level's people notified once. ``rule`` is
+    the escalation rule when the SLA sweep escalates (``actor`` None)."""
+    transition_require(actor=actor, action=IncidentAction.ESCALATE)
+    if criterion not in EscalationCriterion.values:
+        msg = _("Choose one of the runbook's escalation criteria: %s.") % ", ".join(
+            EscalationCriterion.values
+        )
+        raise DomainError(msg, fields={"criterion": [msg]})
+    if level is not None and not 1 <= level <= TOP_LEVEL:
+        msg = _("Escalation levels are 1 to 4.")
+        raise DomainError(msg, fields={"level": [msg]})
+    locked = lock(incident)
+    current = locked.escalation_level
+    if level == current and transition_statuses_allow(locked, IncidentAction.ESCALATE):
+        return locked  # already at the named level (level 4 included)
+    transition_guard(incident=locked, action=IncidentAction.ESCALATE, actor=actor)
+    if level is None:
+        target = min(TOP_LEVEL, max(current + 1, CRITERION_TARGET_LEVEL[criterion]))
+    elif level < current:
+        raise Conflict(
+            _("Escalation never goes down: %(label)s is at level %(cur)d.")
+            % {"label": locked.label, "cur": current},
+            code="invalid_transition",
+        )
+    else:
+        target = level
+    locked.escalation_level = target
+    locked.save(update_fields=["escalation_level"])
+    escalation = Escalation.objects.create(
+        incident=locked,
+        from_level=current,
+        to_level=target,
+        criterion=criterion,
+        rule=rule,
+        actor=actor,
+        note=note.strip(),
+    )
+    label = EscalationCriterion(criterion).label
+    timeline_record(
+        incident=locked,
+        kind=TimelineKind.ESCALATED,
+        actor=actor,
+        message=_("Escalated L%(cur)d → L%(to)d (%(name)s): %(criterion)s")
+        % {"cur": current, "to": target, "name": LEVEL_NAMES[target], "criterion": label}
+        + (f" — {note.strip()}" if note.strip() else ""),
+        data={
+            "from": current,
+            "to": target,
+            "criterion": criterion,
+            "note": note.strip(),
+            "rule": rule.pk if rule is not None else None,
+        },
+    )
+    incident_bound_action_done(incident=locked, action=BoundAction.ESCALATE, actor=actor)
+    # Notifying level 3 ticks the runbook's "notify the pilot coordinator" (SEV0 step 5).
+    notifications_create(
+        incident=locked,
+        level=target,
+        event=f"escalation:{escalation.pk}",
+        escalation=escalation,
+        headline=_("escalated to L%(to)d (%(name)s): %(criterion)s")
+        % {"to": target, "name": LEVEL_NAMES[target], "criterion": label},
+    )
+    return locked
+
+
+@transaction.atomic
+def sla_clock_start(*, incident: Incident) -> Incident:
+    """The incident got its severity (opened or reclassified): compute the deadlines, then run
+    the rules that act at once (SEV0: notify the pilot coordinator immediately)."""
+    deadlines_recompute(incident=incident)
+    start = incident.severity_set_at or incident.opened_at
+    for rule in rules_for(incident.severity):
+        if rule.trigger == RuleTrigger.ON_SEVERITY:
+            rule_apply(
+                incident=incident,
+                rule=rule,
+                event=f"severity:{incident.pk}:{incident.severity}:{start.isoformat()}:{rule.pk}",
+            )
+    return incident
+
+
 def rule_condition_holds(*, incident: Incident, rule: EscalationRule) -> bool:
     """Is what the rule guards against still the case?"""
     if incident.status not in CLOCK_STATUSES:
@@ -56,8 +207,6 @@ def rule_apply(*, incident: Incident, rule: EscalationRule, event: str) -> bool:
     """Do what the rule says for ``incident`` (locked by the caller's transaction): escalate to
     its level (when above the current one; never down) or notify its level (empty: the current
     level) once for ``event``. True when something was done."""
-    from incidents.services.lifecycle import incident_escalate
-
     if rule.action == RuleAction.ESCALATE:
         target = rule.level_id or incident.escalation_level
         if target <= incident.escalation_level:
@@ -115,8 +264,6 @@ def _fire_one(timer_id: int, incident_id: int, now: datetime) -> str:
 def sla_sweep(*, now: datetime | None = None, limit: int | None = None) -> SweepResult:
     """Fire every due pending timer (oldest first), each in its own short transaction, then
     re-queue notifications whose delivery task was lost, and record the heartbeat."""
-    from incidents.services.notify import notifications_dispatch
-
     now = now or timezone.now()
     limit = limit or int(settings.SLA_SWEEP_BATCH)
     _heartbeat(started=now)
@@ -158,8 +305,6 @@ def _heartbeat(
     if started is not None:
         SweepHeartbeat.objects.filter(pk=HEARTBEAT_PK).update(last_started_at=started)
     if finished is not None:
-        from django.db.models import F
-
         SweepHeartbeat.objects.filter(pk=HEARTBEAT_PK).update(
             last_finished_at=finished, last_processed=processed, runs=F("runs") + 1
         )

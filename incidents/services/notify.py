@@ -31,6 +31,8 @@ from incidents.models import (
     Notification,
     RosterMember,
 )
+from incidents.selectors import on_call_at
+from incidents.services.timeline import incident_bound_action_done, timeline_record
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +47,7 @@ class Recipients:
 
 def level_recipients(*, level: int, at: datetime) -> Recipients:
     """Whoever is on call for ``level`` at ``at``; if nobody, every active member (gap)."""
-    on_call = list(
-        RosterMember.objects.select_related("user", "webhook")
-        .filter(
-            active=True,
-            level_id=level,
-            shifts__level_id=level,
-            shifts__starts_at__lte=at,
-            shifts__ends_at__gt=at,
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    on_call = on_call_at(level=level, at=at)
     if on_call:
         return Recipients(on_call, gap=False)
     everyone = list(
@@ -91,7 +82,7 @@ def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def notifications_create(
+def notification_rows_create(
     *,
     incident: Incident,
     level: int,
@@ -100,11 +91,10 @@ def notifications_create(
     escalation: Escalation | None = None,
 ) -> list[Notification]:
     """Tell ``level``'s people about ``event`` (once per event): rows in the caller's
-    transaction, a "notified" timeline row, the gap flagged; delivery after commit.
+    transaction, a "notified" timeline row, the gap flagged. Their delivery is queued after
+    commit by ``escalation.notifications_create`` (the task module sits above the services).
 
     Notifying level 3 is the runbook's "notify the pilot coordinator": its bound step ticks."""
-    from incidents.services.opening import incident_bound_action_done, timeline_record
-
     if Notification.objects.filter(event=event).exists():
         return []
     now = timezone.now()
@@ -179,20 +169,7 @@ def notifications_create(
             incident_bound_action_done(
                 incident=incident, action=BoundAction.NOTIFY_COORDINATOR, actor=None
             )
-        ids = [n.pk for n in created]
-        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
     return created
-
-
-def notifications_dispatch(*, notification_ids: list[int]) -> None:
-    """Queue delivery tasks; a broker failure is logged (the sweep re-queues stale ones)."""
-    from incidents.tasks import deliver_notification
-
-    for notification_id in notification_ids:
-        try:
-            deliver_notification.apply_async(args=(notification_id,), retry=False)
-        except Exception as exc:
-            logger.warning("could not queue notification %s: %s", notification_id, exc)
 
 
 # --- delivery ---------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Opening incidents (gap-free numbers, dedup), the checklist and the timeline: the contract used
-by the pilot and ledger-audit apps."""
+"""Opening incidents (gap-free numbers, dedup, the checklist from the runbook) and adding a
+playbook to one: with the timeline primitives, the contract used by the pilot and ledger-audit
+apps."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -12,48 +12,26 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit_chain
-from core.errors import Conflict, DomainError
-from incidents.enums import BoundAction, Category, Severity, Source, Status, TimelineKind
+from core.errors import DomainError
+from incidents.enums import Category, Severity, Source, Status, TimelineKind
 from incidents.models import (
     ACTIVE_Q,
     ChecklistStep,
     Incident,
     IncidentCounter,
     Playbook,
-    PlaybookStep,
-    SeverityPolicy,
-    TimelineEntry,
 )
 from incidents.permissions import IncidentPerm
 from incidents.services._common import actor_label, lock, require, required_text
-from incidents.services.sla import sla_clock_start
+from incidents.services.escalation import sla_clock_start
+from incidents.services.timeline import (
+    checklist_append_playbook,
+    immediate_playbook,
+    timeline_record,
+)
+from incidents.transitions import IncidentAction, transition_guard, transition_require
 
 COUNTER_PK = 1
-
-
-def timeline_record(
-    *,
-    incident: Incident,
-    kind: str,
-    actor: User | None,
-    message: str,
-    data: dict[str, Any] | None = None,
-    actor_label_text: str = "",
-) -> TimelineEntry:
-    """Append one row to the incident's timeline (rows are never updated or deleted)."""
-    if kind not in TimelineKind.values:
-        raise DomainError(f"Unknown timeline kind {kind!r}.")
-    entry = TimelineEntry.objects.create(
-        incident=incident,
-        kind=kind,
-        actor=actor,
-        actor_label=actor_label_text or actor_label(actor),
-        message=message,
-        data=data or {},
-    )
-    audit_chain.link_append(entry, event=kind)  # tamper-evident trail (issue 9)
-    return entry
 
 
 def _lock_counter() -> IncidentCounter:
@@ -79,43 +57,14 @@ def _take_number(counter: IncidentCounter) -> int:
     return number
 
 
-def _playbook_steps(playbook: Playbook) -> list[PlaybookStep]:
-    return list(PlaybookStep.objects.filter(playbook=playbook).order_by("position"))
-
-
-def _append_playbook(incident: Incident, playbook: Playbook) -> list[ChecklistStep]:
-    """Append the playbook's steps to the incident's checklist (after the existing ones)."""
-    last = ChecklistStep.objects.filter(incident=incident).aggregate(m=Max("position"))["m"] or 0
-    steps = [
-        ChecklistStep(
-            incident=incident,
-            position=last + i,
-            section=playbook.title,
-            title=step.title,
-            detail=step.detail,
-            bound_action=step.bound_action,
-            playbook=playbook,
-        )
-        for i, step in enumerate(_playbook_steps(playbook), start=1)
-    ]
-    return ChecklistStep.objects.bulk_create(steps)
-
-
-def immediate_playbook(severity: str) -> Playbook | None:
-    policy = (
-        SeverityPolicy.objects.select_related("immediate_actions").filter(severity=severity).first()
-    )
-    return policy.immediate_actions if policy is not None else None
-
-
 def _instantiate_checklist(incident: Incident) -> None:
     """The severity's immediate actions, then the category's solution steps (runbook order)."""
     immediate = immediate_playbook(incident.severity)
     if immediate is not None:
-        _append_playbook(incident, immediate)
+        checklist_append_playbook(incident, immediate)
     solution = Playbook.objects.filter(kind="solution", category=incident.category).first()
     if solution is not None:
-        _append_playbook(incident, solution)
+        checklist_append_playbook(incident, solution)
 
 
 def _clean_deals(affected_deals: Sequence[str]) -> list[str]:
@@ -253,66 +202,19 @@ def incident_open(
 
 
 @transaction.atomic
-def incident_bound_action_done(
-    *,
-    incident: Incident,
-    action: str,
-    actor: User | None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> ChecklistStep | None:
-    """A bound act happened: tick the incident's open checklist steps bound to ``action``.
-
-    Every open step bound to the action is ticked (a SEV0 duplicate-ledger incident has
-    "Disable New Pilot Deals" and "Disable pilot (SEV0)": one act, both done) and the first one
-    is returned; None when there is no open such step, so a second call ticks nothing. Closed
-    incidents are left as they are. No permission check: the caller's service already checked."""
-    if action not in BoundAction.values:
-        raise DomainError(f"Unknown bound action {action!r}.")
-    locked = lock(incident)
-    if locked.status == Status.CLOSED:
-        return None
-    steps = list(
-        ChecklistStep.objects.select_for_update()
-        .filter(incident=locked, bound_action=action, done=False)
-        .order_by("position")
-    )
-    now = timezone.now()
-    note = note.strip()
-    for step in steps:
-        step.done = True
-        step.done_by = actor
-        step.done_at = now
-        if note:
-            step.note = f"{step.note}\n{note}".strip()
-        step.save(update_fields=["done", "done_by", "done_at", "note"])
-        timeline_record(
-            incident=locked,
-            kind=TimelineKind.STEP_TICKED,
-            actor=actor,
-            message=_("Step %(pos)d “%(title)s” done: %(action)s.")
-            % {"pos": step.position, "title": step.title, "action": BoundAction(action).label}
-            + (f" {note}" if note else ""),
-            data={"step": step.pk, "position": step.position, "action": action, **(data or {})},
-        )
-    return steps[0] if steps else None
-
-
-@transaction.atomic
 def incident_add_playbook(
     *, incident: Incident, playbook: Playbook, actor: User | None
 ) -> list[ChecklistStep]:
     """Append a playbook's steps (e.g. the rollback strategy) to the checklist; once only."""
-    require(actor, IncidentPerm.TICK, _("You may not change this incident's checklist."))
+    transition_require(actor=actor, action=IncidentAction.PLAYBOOK)
     locked = lock(incident)
     existing = list(
         ChecklistStep.objects.filter(incident=locked, playbook=playbook).order_by("position")
     )
     if existing:
         return existing
-    if locked.status == Status.CLOSED:
-        raise Conflict(_("%(label)s is closed.") % {"label": locked.label})
-    steps = _append_playbook(locked, playbook)
+    transition_guard(incident=locked, action=IncidentAction.PLAYBOOK, actor=actor)
+    steps = checklist_append_playbook(locked, playbook)
     timeline_record(
         incident=locked,
         kind=TimelineKind.PLAYBOOK_ADDED,

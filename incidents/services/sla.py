@@ -1,6 +1,8 @@
 """The SLA clock of an incident: deadlines from its severity policy (wall clock or business
 time) and the escalation rules' timers, recomputed whenever the severity is set; breaches are
-recorded when an incident is acknowledged or resolved after its deadline."""
+recorded when an incident is acknowledged or resolved after its deadline (the breach rule is
+``incidents.selectors.deadline_breached_at``; starting the clock with its at-once rules is
+``escalation.sla_clock_start``)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from incidents.models import (
     SeverityPolicy,
     SlaTimer,
 )
+from incidents.selectors import deadline_breached_at
 from incidents.sla.calendar import BusinessCalendar, add_business_time, end_of_next_business_day
 
 # Timers run while someone still has to act.
@@ -88,31 +91,11 @@ def deadlines_recompute(*, incident: Incident) -> Incident:
     return incident
 
 
-@transaction.atomic
-def sla_clock_start(*, incident: Incident) -> Incident:
-    """The incident got its severity (opened or reclassified): compute the deadlines, then run
-    the rules that act at once (SEV0: notify the pilot coordinator immediately)."""
-    from incidents.services.escalation import rule_apply
-
-    deadlines_recompute(incident=incident)
-    start = incident.severity_set_at or incident.opened_at
-    for rule in rules_for(incident.severity):
-        if rule.trigger == RuleTrigger.ON_SEVERITY:
-            rule_apply(
-                incident=incident,
-                rule=rule,
-                event=f"severity:{incident.pk}:{incident.severity}:{start.isoformat()}:{rule.pk}",
-            )
-    return incident
-
-
 def breach_on_acknowledge(incident: Incident, at: datetime | None = None) -> bool:
     """Acknowledged after the response deadline?"""
-    at = at or timezone.now()
-    return incident.response_due_at is not None and at > incident.response_due_at
+    return deadline_breached_at(due=incident.response_due_at, at=at or timezone.now())
 
 
 def breach_on_resolve(incident: Incident, at: datetime | None = None) -> bool:
     """Resolved after the escalation deadline (SEV0 15 min, SEV1 1 h by the default rules)?"""
-    at = at or timezone.now()
-    return incident.escalation_due_at is not None and at > incident.escalation_due_at
+    return deadline_breached_at(due=incident.escalation_due_at, at=at or timezone.now())
