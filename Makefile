@@ -63,7 +63,7 @@ deploy-check: $(VENV)/.installed
 	  ALLOWED_HOSTS=control-plane.example DATABASE_URL=postgres://postgres@127.0.0.1/postgres \
 	  REDIS_URL=redis://127.0.0.1:6379/0 $(PY) manage.py check --deploy --fail-level WARNING
 
-## make bench: the issue-8 benchmarks on PostgreSQL (pcp_bench) + Redis (db 9), < 15 min;
+## make bench: the benchmarks on PostgreSQL (pcp_bench) + Redis (db 9), < 15 min;
 ## BENCH_ONLY=case1,case3 runs a subset. Writes bench/results.{json,md} and the README table.
 bench: $(VENV)/.installed-dev
 	scripts/ensure-services.sh

@@ -1,2 +1,2 @@
-"""``make bench``: the targets of issue 8, each measured as a ratio against a bare limit of this
+"""``make bench``: the performance targets, each measured as a ratio against a bare limit of this
 stack in the same run (see ``bench/run.py``)."""

@@ -1,6 +1,6 @@
 """``make bench`` → ``DJANGO_ENV=bench python -m bench.run``.
 
-Runs the six cases of issue 8 (``BENCH_ONLY=case1,case3`` for a subset) against the bench
+Runs the benchmark cases (``BENCH_ONLY=case1,case3`` for a subset) against the bench
 PostgreSQL database and Redis database, prints every figure with its target, writes
 ``bench/results.json`` and ``bench/results.md`` and refreshes the README's marked block.
 A partial run keeps the previous figures of the cases it did not run."""

@@ -6,8 +6,8 @@ app_name = "api"
 urlpatterns = [
     path("", include("core.api.urls")),
     path("incidents/", include("incidents.api.urls")),
-    path("reports/", include("incidents.api.reports_urls")),  # reports/sla/ (issue 4)
-    path("reports/", include("console.api.urls")),  # reports/go-no-go/ (issue 7)
+    path("reports/", include("incidents.api.reports_urls")),  # reports/sla/
+    path("reports/", include("console.api.urls")),  # reports/go-no-go/
     path("pilot/", include("pilot.api.urls")),
     path("", include("ledger_audit.api.urls")),  # feed/, exports/
 ]

@@ -91,7 +91,7 @@ class PlaybookKind(models.TextChoices):
 
 
 class ResponseClock(models.TextChoices):
-    """How a severity's response time is counted (issue 4 turns it into a deadline)."""
+    """How a severity's response time is counted (the SLA clock turns it into a deadline)."""
 
     WALL = "wall", _("wall-clock minutes")
     BUSINESS = "business", _("business-hours minutes")
@@ -148,7 +148,7 @@ LEVEL_NAMES: dict[int, str] = {
 
 
 class RuleTrigger(models.TextChoices):
-    """When an escalation rule fires (issue 4)."""
+    """When an escalation rule fires."""
 
     ON_SEVERITY = "on_severity", _("at once, when the incident gets this severity")
     UNACKNOWLEDGED = "unacknowledged", _("not acknowledged by the response deadline")

@@ -20,7 +20,7 @@ class IncidentPerm(StrEnum):
     CHANGE_POLICY = "incidents.change_severitypolicy"
     VIEW_PLAYBOOK = "incidents.view_playbook"
     CHANGE_PLAYBOOK = "incidents.change_playbook"
-    # The SLA clock (issue 4): policy (decision owner), roster and calendar (coordinator).
+    # The SLA clock: policy (decision owner), roster and calendar (coordinator).
     CHANGE_LEVEL = "incidents.change_escalationlevel"
     ADD_RULE = "incidents.add_escalationrule"
     CHANGE_RULE = "incidents.change_escalationrule"

@@ -32,7 +32,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 STORAGES = {
-    **STORAGES,  # keeps "exports" (ledger_audit) — replacing the dict dropped it (issue 9)
+    **STORAGES,  # keeps "exports" (ledger_audit) — replacing the whole dict would drop it
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

@@ -1,4 +1,4 @@
-"""The API's JSON parser: hostile bodies are a 400, never a 500 (issue 9).
+"""The API's JSON parser: hostile bodies are a 400, never a 500.
 
 The stock parser lets ``RecursionError`` (JSON nested thousands deep) escape as a server error,
 and accepts strings PostgreSQL cannot store (NUL characters, lone UTF-16 surrogates written as

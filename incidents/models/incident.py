@@ -170,7 +170,7 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     deferred_at = models.DateTimeField(_("deferred at"), null=True, blank=True)
-    # The SLA clock (issue 4): deadlines from the severity policy and the escalation rules,
+    # The SLA clock: deadlines from the severity policy and the escalation rules,
     # counted from when the incident got its current severity; breaches recorded when they happen.
     severity_set_at = models.DateTimeField(_("severity set at"), null=True, blank=True)
     response_due_at = models.DateTimeField(_("response due at"), null=True, blank=True)

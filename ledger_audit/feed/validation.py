@@ -68,13 +68,13 @@ def _state(value: Any) -> str:
 
 
 def _time(value: Any) -> datetime:
-    try:  # well-formed but impossible dates (month 13) raise ValueError (issue 9)
+    try:  # well-formed but impossible dates (month 13) raise ValueError
         parsed = parse_datetime(value) if isinstance(value, str) else None
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise _Invalid(_("Must be an RFC 3339 time with a zone, e.g. 2025-01-31T12:00:00Z."))
-    try:  # PostgreSQL refuses zone offsets beyond ±15:59: store UTC (issue 9)
+    try:  # PostgreSQL refuses zone offsets beyond ±15:59: store UTC
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise _Invalid(_("Must be a time between the years 1 and 9999.")) from None

@@ -1,4 +1,4 @@
-"""The pilot's side of the incidents contract (issue 3): tick bound steps, write the timeline.
+"""The pilot's side of the incidents contract: tick bound steps, write the timeline.
 
 Imported lazily so the pilot app never depends on import order with ``incidents``."""
 
