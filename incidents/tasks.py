@@ -21,8 +21,8 @@ def sla_sweep() -> dict[str, int]:
 @shared_task(bind=True, acks_late=True, ignore_result=True, queue="sla", max_retries=None)
 def deliver_notification(self: Task, notification_id: int) -> str:  # type: ignore[type-arg]
     """Send one notification. A failed attempt is retried with exponential backoff (the
-    delivery service counts attempts and gives up after ``SLA_NOTIFY_MAX_RETRIES`` retries,
-    recording the reason); a sent notification is never sent again."""
+    delivery service counts attempts and gives up after ``WEBHOOK_MAX_ATTEMPTS``, recording the
+    reason); a sent notification is never sent again."""
     outcome = notification_deliver(notification_id=notification_id)
     if outcome.status == "retry":
         raise self.retry(countdown=outcome.retry_in)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
 from core.errors import DomainError
+from core.secret_admin import SigningSecretAdminMixin
 from incidents.health import check_sla_sweep
 from incidents.log import human_duration
 from incidents.models import (
@@ -120,38 +121,11 @@ class BusinessHolidayAdmin(_AuditedAdmin):
     search_fields = ("name",)
 
 
-class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
-    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
-    secret = forms.CharField(
-        label=_("Signing secret"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=_("Write-only. Leave empty to keep the current secret."),
-    )
-
-    class Meta:
-        model = WebhookEndpoint
-        fields = ("name", "url", "secret", "active")
-
-    def clean_secret(self) -> str:
-        value = str(self.cleaned_data.get("secret") or "")
-        if not value and self.instance.pk:
-            return str(self.instance.secret)  # unchanged
-        if not value:
-            raise forms.ValidationError(_("An endpoint needs a signing secret."))
-        return value
-
-
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(_AuditedAdmin):
-    form = WebhookEndpointForm
+class WebhookEndpointAdmin(SigningSecretAdminMixin, _AuditedAdmin):
+    fields = ("name", "url", "secret", "active")
     list_display = ("name", "url", "active")
     search_fields = ("name", "url")
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if self.has_change_permission(request, obj):
-            return ("name", "url", "secret", "active")
-        return ("name", "url", "active")  # viewers never see the secret
 
 
 @admin.register(RosterMember)

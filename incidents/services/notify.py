@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.webhooks import sign
+from core import delivery
 from incidents.enums import BoundAction, Channel, DeliveryStatus, TimelineKind
 from incidents.models import (
     Escalation,
@@ -31,8 +28,6 @@ from incidents.models import (
     Notification,
     RosterMember,
 )
-from incidents.selectors import on_call_at
-from incidents.services.timeline import incident_bound_action_done, timeline_record
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +42,18 @@ class Recipients:
 
 def level_recipients(*, level: int, at: datetime) -> Recipients:
     """Whoever is on call for ``level`` at ``at``; if nobody, every active member (gap)."""
-    on_call = on_call_at(level=level, at=at)
+    on_call = list(
+        RosterMember.objects.select_related("user", "webhook")
+        .filter(
+            active=True,
+            level_id=level,
+            shifts__level_id=level,
+            shifts__starts_at__lte=at,
+            shifts__ends_at__gt=at,
+        )
+        .distinct()
+        .order_by("pk")
+    )
     if on_call:
         return Recipients(on_call, gap=False)
     everyone = list(
@@ -82,7 +88,7 @@ def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def notification_rows_create(
+def notifications_create(
     *,
     incident: Incident,
     level: int,
@@ -91,10 +97,11 @@ def notification_rows_create(
     escalation: Escalation | None = None,
 ) -> list[Notification]:
     """Tell ``level``'s people about ``event`` (once per event): rows in the caller's
-    transaction, a "notified" timeline row, the gap flagged. Their delivery is queued after
-    commit by ``escalation.notifications_create`` (the task module sits above the services).
+    transaction, a "notified" timeline row, the gap flagged; delivery after commit.
 
     Notifying level 3 is the runbook's "notify the pilot coordinator": its bound step ticks."""
+    from incidents.services.opening import incident_bound_action_done, timeline_record
+
     if Notification.objects.filter(event=event).exists():
         return []
     now = timezone.now()
@@ -169,23 +176,19 @@ def notification_rows_create(
             incident_bound_action_done(
                 incident=incident, action=BoundAction.NOTIFY_COORDINATOR, actor=None
             )
+        ids = [n.pk for n in created]
+        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
     return created
 
 
+def notifications_dispatch(*, notification_ids: list[int]) -> None:
+    """Queue delivery tasks; a broker failure is logged (the sweep re-queues stale ones)."""
+    from incidents.tasks import deliver_notification
+
+    delivery.queue_each(deliver_notification, notification_ids, what="notification")
+
+
 # --- delivery ---------------------------------------------------------------------------
-
-
-def notification_backoff(attempts: int) -> int:
-    """Seconds to wait after the ``attempts``-th failed attempt: base · 2^(attempts-1), capped."""
-    base = int(settings.SLA_NOTIFY_BACKOFF_SECONDS)
-    cap = int(settings.SLA_NOTIFY_BACKOFF_MAX_SECONDS)
-    return int(min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    status: str  # sent | failed | retry | busy | missing | already_sent | already_failed
-    retry_in: int | None = None
 
 
 def webhook_body(notification: Notification) -> bytes:
@@ -206,40 +209,22 @@ def webhook_body(notification: Notification) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _send_webhook(notification: Notification) -> str:
-    """'' when the receiver answered 2xx, else the reason."""
+def _send_webhook(notification: Notification) -> delivery.Attempt:
     endpoint = notification.endpoint
     if endpoint is None or not endpoint.active:
-        return "webhook endpoint removed or inactive"
-    if not endpoint.url.startswith(("http://", "https://")):
-        return "unsupported URL scheme"
-    body = webhook_body(notification)
-    timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        endpoint.url,
-        data=body,
-        method="POST",
+        return delivery.Attempt(delivery.Failure.INACTIVE, "webhook endpoint removed or inactive")
+    return delivery.post_signed_json(
+        url=endpoint.url,
+        body=webhook_body(notification),
+        secret=endpoint.secret,
         headers={
-            "Content-Type": "application/json",
             "User-Agent": "pilot-control-plane-notifications/1",
-            "X-Signature": sign(secret=endpoint.secret, timestamp=timestamp, body=body),
-            "X-Signature-Timestamp": timestamp,
             "X-Notification-Key": notification.key,
         },
     )
-    try:
-        with urllib.request.urlopen(  # noqa: S310
-            request, timeout=int(settings.SLA_WEBHOOK_TIMEOUT_SECONDS)
-        ) as response:
-            code = int(response.status)
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return str(exc)[:500] or exc.__class__.__name__
-    return "" if 200 <= code < 300 else f"HTTP {code}"
 
 
-def _send_email(notification: Notification) -> str:
+def _send_email(notification: Notification) -> delivery.Attempt:
     try:
         EmailMessage(
             subject=notification.subject,
@@ -249,15 +234,11 @@ def _send_email(notification: Notification) -> str:
             headers={"X-Notification-Key": notification.key},
         ).send(fail_silently=False)
     except Exception as exc:  # SMTP errors, refused connections, bad addresses
-        return f"{exc.__class__.__name__}: {exc}"[:500]
-    return ""
+        return delivery.failed_attempt(exc)
+    return delivery.Attempt()
 
 
-def max_attempts() -> int:
-    return int(settings.SLA_NOTIFY_MAX_RETRIES) + 1
-
-
-def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
+def notification_deliver(*, notification_id: int) -> delivery.Outcome:
     """Send one queued notification once. On failure: ``retry`` (with the backoff) or, after
     the last allowed attempt, ``failed`` with the reason. Never sends one that is not queued."""
     with transaction.atomic():
@@ -269,34 +250,26 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
         )
         if notification is None:
             exists = Notification.objects.filter(pk=notification_id).exists()
-            return DeliveryOutcome("busy" if exists else "missing")
+            return delivery.Outcome.unlocked(exists=exists)
         if notification.status != DeliveryStatus.QUEUED:
-            return DeliveryOutcome(f"already_{notification.status}")
+            return delivery.Outcome.settled(notification.status)
         notification.attempts += 1
-        final = notification.attempts >= max_attempts()
         if notification.channel == Channel.WEBHOOK:
-            error = _send_webhook(notification)
+            attempt = _send_webhook(notification)
         else:
-            error = _send_email(notification)
+            attempt = _send_email(notification)
+        outcome = delivery.outcome_after(attempt, attempts=notification.attempts)
         now = timezone.now()
-        outcome: DeliveryOutcome
-        if not error:
+        notification.last_error = outcome.error
+        notification.next_attempt_at = None
+        if outcome.status == delivery.Status.SENT:
             notification.status = DeliveryStatus.SENT
             notification.sent_at = now
-            notification.last_error = ""
-            notification.next_attempt_at = None
-            outcome = DeliveryOutcome("sent")
-        elif final:
+        elif outcome.status == delivery.Status.FAILED:
             notification.status = DeliveryStatus.FAILED
             notification.failed_at = now
-            notification.last_error = error
-            notification.next_attempt_at = None
-            outcome = DeliveryOutcome("failed")
         else:
-            delay = notification_backoff(notification.attempts)
-            notification.last_error = error
-            notification.next_attempt_at = now + timedelta(seconds=delay)
-            outcome = DeliveryOutcome("retry", retry_in=delay)
+            notification.next_attempt_at = now + timedelta(seconds=outcome.retry_in or 0)
         notification.save(
             update_fields=[
                 "status",
@@ -307,8 +280,8 @@ def notification_deliver(*, notification_id: int) -> DeliveryOutcome:
                 "next_attempt_at",
             ]
         )
-    if outcome.status == "failed":
-        logger.warning("notification %s failed: %s", notification_id, error)
+    if outcome.status == delivery.Status.FAILED:
+        logger.warning("notification %s failed: %s", notification_id, outcome.error)
     return outcome
 
 

@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -14,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.secret_admin import SigningSecretAdminMixin
 from pilot import selectors, services
 from pilot.admin.common import (
     ReasonForm,
@@ -226,32 +226,11 @@ class CodeRollbackForm(ReasonForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WebhookSubscriptionAdmin(SigningSecretAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    fields = ("url", "secret", "active", "description")
     list_display = ("url", "active", "description", "created_at")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ("active",)
     show_full_result_count = False
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = list(super().get_fields(request, obj))
-        if not self.has_change_permission(request, obj) and not self.has_add_permission(request):
-            fields.remove("secret")  # viewers never see the signing secret
-        return fields
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)
-        if "secret" not in form.base_fields:
-            return form
-        form.base_fields["secret"].widget = forms.PasswordInput(render_value=False)
-        form.base_fields["secret"].required = obj is None
-        return form
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change and not form.cleaned_data.get("secret"):
-            obj.secret = WebhookSubscription.objects.get(pk=obj.pk).secret  # keep the old one
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

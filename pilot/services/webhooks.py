@@ -6,35 +6,26 @@ the sender locks it (``skip_locked``), sends only while it is pending and due, a
 the same transaction, so two workers (a retry and the catch-up sweep) never both send it.
 Receivers can also de-duplicate on ``X-Webhook-Delivery``.
 
-Signature: ``X-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>`` with the
-Unix time in ``X-Signature-Timestamp``."""
+Signing, sending, backoff and the outcome are core.delivery's (the same as for incident
+notifications); this module owns the rows and the payload."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.webhooks import sign
+from core import delivery
 from pilot.enums import DeliveryStatus
 from pilot.models import ConfigRevision, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
 EVENT = "pilot.config_changed"
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 def webhook_deliveries_create(*, revision: ConfigRevision) -> list[WebhookDelivery]:
@@ -56,118 +47,78 @@ def webhook_dispatch(*, delivery_ids: list[int]) -> None:
     """Queue the sending task; a broker failure is logged (the sweep picks the rows up later)."""
     from pilot.tasks import deliver_webhook
 
-    for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.apply_async(args=(delivery_id,), retry=False)
-        except Exception as exc:
-            logger.warning("could not queue webhook delivery %s: %s", delivery_id, exc)
+    delivery.queue_each(deliver_webhook, delivery_ids, what="webhook delivery")
 
 
-def payload(delivery: WebhookDelivery) -> bytes:
+def payload(row: WebhookDelivery) -> bytes:
     from pilot.selectors import ConfigSnapshot
 
     data = {
         "event": EVENT,
-        "delivery": delivery.pk,
-        "config": ConfigSnapshot.from_revision(delivery.revision).as_data(),
+        "delivery": row.pk,
+        "config": ConfigSnapshot.from_revision(row.revision).as_data(),
     }
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
-def backoff_seconds(attempts: int) -> int:
-    """Delay after the ``attempts``-th failed attempt: base · 2^(attempts-1), capped."""
-    base = _setting("PILOT_WEBHOOK_BACKOFF_SECONDS", 10)
-    cap = _setting("PILOT_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
-    return int(min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    status: str  # sent | failed | retry | busy | missing | not_due
-    retry_in: float | None = None  # seconds until the next attempt is due
-
-
-def _post(delivery: WebhookDelivery, body: bytes) -> tuple[int | None, str]:
-    """(status code, error). Only http(s) URLs; redirects are not followed silently."""
-    url = delivery.subscription.url
-    if not url.startswith(("http://", "https://")):
-        return None, "unsupported URL scheme"
-    timestamp = str(int(time.time()))
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=body,
-        method="POST",
+def _post(row: WebhookDelivery) -> delivery.Attempt:
+    subscription = row.subscription
+    if not subscription.active:
+        return delivery.Attempt(delivery.Failure.INACTIVE, "subscription deactivated")
+    return delivery.post_signed_json(
+        url=subscription.url,
+        body=payload(row),
+        secret=subscription.secret,
         headers={
-            "Content-Type": "application/json",
             "User-Agent": "pilot-control-plane-webhooks/1",
-            "X-Signature": sign(
-                secret=delivery.subscription.secret, timestamp=timestamp, body=body
-            ),
-            "X-Signature-Timestamp": timestamp,
             "X-Webhook-Event": EVENT,
-            "X-Webhook-Delivery": str(delivery.pk),
-            "X-Pilot-Revision": str(delivery.revision.number),
+            "X-Webhook-Delivery": str(row.pk),
+            "X-Pilot-Revision": str(row.revision.number),
         },
     )
-    timeout = _setting("PILOT_WEBHOOK_TIMEOUT_SECONDS", 5)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status), ""
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(exc)[:500]
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> DeliveryOutcome:
+def webhook_delivery_attempt(*, delivery_id: int) -> delivery.Outcome:
     """Try to send one delivery once (when pending and due). Holds the row lock while sending."""
     now = timezone.now()
     with transaction.atomic():
-        delivery: Any = (
+        row: Any = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("subscription", "revision__created_by")
             .filter(pk=delivery_id)
             .first()
         )
-        if delivery is None:
+        if row is None:
             exists = WebhookDelivery.objects.filter(pk=delivery_id).exists()
-            return DeliveryOutcome("busy" if exists else "missing")
-        if delivery.status != DeliveryStatus.PENDING:
-            return DeliveryOutcome(delivery.status)
-        if not delivery.subscription.active:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.last_error = "subscription deactivated"
-            delivery.save(update_fields=["status", "last_error"])
-            return DeliveryOutcome(delivery.status)
-        if delivery.next_attempt_at > now:
-            return DeliveryOutcome("not_due", (delivery.next_attempt_at - now).total_seconds())
-        code, error = _post(delivery, payload(delivery))
-        delivery.attempts += 1
-        delivery.last_status_code = code
-        if code is not None and 200 <= code < 300:
-            delivery.status = DeliveryStatus.SENT
-            delivery.sent_at = timezone.now()
-            delivery.last_error = ""
-            delivery.save()
-            return DeliveryOutcome(DeliveryStatus.SENT)
-        delivery.last_error = error or f"HTTP {code}"
-        if delivery.attempts >= _setting("PILOT_WEBHOOK_MAX_ATTEMPTS", 8):
-            delivery.status = DeliveryStatus.FAILED
-            delivery.save()
-            logger.warning("webhook delivery %s gave up: %s", delivery.pk, delivery.last_error)
-            return DeliveryOutcome(DeliveryStatus.FAILED)
-        delay = backoff_seconds(delivery.attempts)
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        delivery.save()
-        return DeliveryOutcome("retry", float(delay))
+            return delivery.Outcome.unlocked(exists=exists)
+        if row.status != DeliveryStatus.PENDING:
+            return delivery.Outcome.settled(row.status)
+        if row.next_attempt_at > now:
+            wait = (row.next_attempt_at - now).total_seconds()
+            return delivery.Outcome(delivery.Status.NOT_DUE, retry_in=wait)
+        attempt = _post(row)
+        row.attempts += 1
+        row.last_status_code = attempt.status_code
+        outcome = delivery.outcome_after(attempt, attempts=row.attempts)
+        row.last_error = outcome.error
+        if outcome.status == delivery.Status.SENT:
+            row.status = DeliveryStatus.SENT
+            row.sent_at = timezone.now()
+        elif outcome.status == delivery.Status.FAILED:
+            row.status = DeliveryStatus.FAILED
+            logger.warning("webhook delivery %s gave up: %s", row.pk, row.last_error)
+        else:
+            row.next_attempt_at = timezone.now() + timedelta(seconds=outcome.retry_in or 0)
+        row.save()
+        return outcome
 
 
 def webhook_deliveries_due(*, limit: int = 100) -> list[int]:
     """Pending deliveries whose next attempt is overdue (their queued task was lost)."""
-    grace = timedelta(seconds=_setting("PILOT_WEBHOOK_SWEEP_GRACE_SECONDS", 30))
     return list(
         WebhookDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now() - grace
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=timezone.now() - delivery.sweep_grace(),
         )
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]

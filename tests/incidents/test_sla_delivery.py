@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from core.delivery import backoff_seconds
 from incidents.enums import Severity
 from incidents.models import Notification
 from incidents.services import incident_acknowledge, incident_resolve
-from incidents.services.notify import notification_backoff, notification_deliver
+from incidents.services.notify import notification_deliver
 from incidents.tasks import deliver_notification
 from tests.incidents.factories import open_incident, roster_member, webhook_endpoint
 from tests.incidents.receivers import http_receiver
@@ -20,9 +21,9 @@ T0 = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
 
 def test_backoff_is_exponential_and_capped(settings):
-    settings.SLA_NOTIFY_BACKOFF_SECONDS = 30
-    settings.SLA_NOTIFY_BACKOFF_MAX_SECONDS = 600
-    assert [notification_backoff(n) for n in range(1, 7)] == [30, 60, 120, 240, 480, 600]
+    settings.WEBHOOK_BACKOFF_SECONDS = 30
+    settings.WEBHOOK_BACKOFF_MAX_SECONDS = 600
+    assert [backoff_seconds(n) for n in range(1, 7)] == [30, 60, 120, 240, 480, 600]
 
 
 def _webhook_notification(operator, url: str) -> Notification:
@@ -34,8 +35,8 @@ def _webhook_notification(operator, url: str) -> Notification:
 
 
 def test_failing_webhook_is_retried_with_backoff_then_failed(operator, engineer, settings):
-    settings.SLA_NOTIFY_MAX_RETRIES = 3
-    settings.SLA_NOTIFY_BACKOFF_SECONDS = 10
+    settings.WEBHOOK_MAX_ATTEMPTS = 4
+    settings.WEBHOOK_BACKOFF_SECONDS = 10
     with http_receiver(status=500) as (url, hooks), time_machine.travel(T0, tick=False) as clock:
         notification = _webhook_notification(operator, url)
         delays = []
@@ -70,7 +71,7 @@ def test_failing_webhook_is_retried_with_backoff_then_failed(operator, engineer,
 
 def test_the_task_retries_through_celery_and_ends_failed(operator, settings):
     """Run the real task eagerly: Celery re-runs it on each ``retry`` with the countdown."""
-    settings.SLA_NOTIFY_MAX_RETRIES = 2
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
     with http_receiver(status=500) as (url, hooks):
         notification = _webhook_notification(operator, url)
         result = deliver_notification.apply(args=(notification.pk,))
@@ -93,7 +94,7 @@ def test_a_retried_task_after_success_sends_nothing(operator):
 
 
 def test_unreachable_endpoint_records_the_reason(operator, settings):
-    settings.SLA_NOTIFY_MAX_RETRIES = 0
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
     notification = _webhook_notification(operator, "http://127.0.0.1:9/nothing-listens")
     assert notification_deliver(notification_id=notification.pk).status == "failed"
     notification.refresh_from_db()
