@@ -2,7 +2,6 @@
 and ``report.md`` (the Markdown download). Who may see it: ``console.view_go_no_go`` — Pilot
 coordinator, Decision owner and Auditor (see ``core/roles.py``)."""
 
-from datetime import date
 from typing import Any
 
 from django.contrib import admin
@@ -10,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.dateparse import parse_date
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -19,20 +17,16 @@ from console.models import GoNoGoReport
 from console.permissions import ConsolePerm
 from console.report_markdown import duration, percent, render_markdown
 from console.selectors import GoNoGo, Period, go_no_go_report, period_default, period_from
+from core.periods import PeriodError
 from incidents.enums import Severity
 
 
 def _period(request: HttpRequest) -> tuple[Period, str]:
-    """The period of ``?from=&to=``; the default (and a message) when they are unusable."""
-    raw_start, raw_end = request.GET.get("from", ""), request.GET.get("to", "")
-    start: date | None = parse_date(raw_start) if raw_start else None
-    end: date | None = parse_date(raw_end) if raw_end else None
+    """The period of ``?from=&to=``; the default (and the warning to show) when unusable."""
     try:
-        if (raw_start and start is None) or (raw_end and end is None):
-            raise ValueError(_("Dates are written YYYY-MM-DD."))
-        return period_from(start=start, end=end), ""
-    except ValueError as exc:
-        return period_default(), str(exc)
+        return period_from(start=request.GET.get("from"), end=request.GET.get("to")), ""
+    except PeriodError as exc:
+        return period_default(), exc.message
 
 
 def report_charts(report: GoNoGo) -> dict[str, str]:

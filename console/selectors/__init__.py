@@ -5,13 +5,13 @@ from console.selectors.go_no_go import (
     GO,
     NO_GO,
     GoNoGo,
-    Period,
     go_no_go_report,
     period_default,
     period_from,
     recommendation_for,
 )
 from console.selectors.incident_page import IncidentConsole, incident_console, runbook_buttons
+from core.periods import Period
 
 __all__ = [
     "GO",

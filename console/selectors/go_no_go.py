@@ -5,7 +5,7 @@ incidents app (``incidents.sla.reports.sla_report``) — never computed a second
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +14,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.periods import Period, period_parse
+from core.periods import period_default as core_period_default
 from incidents.enums import ACTIVE_STATUSES, Severity
 from incidents.models import Incident
 from incidents.sla.reports import sla_report
@@ -24,51 +26,17 @@ from pilot.selectors import pilot_config_current
 GO = "GO"
 NO_GO = "NO_GO"
 BLOCKING_SEVERITIES = (Severity.SEV0, Severity.SEV1)
-MAX_PERIOD_DAYS = 366
-
-
-@dataclass(frozen=True)
-class Period:
-    """Inclusive local dates ``start``..``end`` and the matching ``[since, until)`` instants."""
-
-    start: date
-    end: date
-
-    @property
-    def since(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=timezone.get_current_timezone())
-
-    @property
-    def until(self) -> datetime:
-        return datetime.combine(
-            self.end + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
-        )
-
-    @property
-    def days(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
 def period_default(*, today: date | None = None) -> Period:
     """The last ``GO_NO_GO_DEFAULT_DAYS`` days, today included."""
-    end = today or timezone.localdate()
-    return Period(start=end - timedelta(days=int(settings.GO_NO_GO_DEFAULT_DAYS) - 1), end=end)
+    return core_period_default(days=int(settings.GO_NO_GO_DEFAULT_DAYS), today=today)
 
 
-def period_from(*, start: date | None, end: date | None) -> Period:
-    """A period from optional bounds (defaults as ``period_default``); raises ValueError when
-    ``start`` is after ``end`` or the period is longer than a year."""
-    try:
-        default = period_default(today=end)
-        period = Period(start=start or default.start, end=end or default.end)
-        period.until  # noqa: B018 - the day after the period must exist too
-    except OverflowError:
-        raise ValueError(_("The period is out of range.")) from None
-    if period.start > period.end:
-        raise ValueError(_("The period must not end before it starts."))
-    if (period.end - period.start).days >= MAX_PERIOD_DAYS:
-        raise ValueError(_("The period may span at most %(n)d days.") % {"n": MAX_PERIOD_DAYS})
-    return period
+def period_from(*, start: str | date | None, end: str | date | None) -> Period:
+    """The report's period from ``?from=&to=`` (defaults as ``period_default``); raises
+    ``PeriodError`` (a ``DomainError`` and a ``ValueError``) when the input is unusable."""
+    return period_parse(start=start, end=end, default_days=int(settings.GO_NO_GO_DEFAULT_DAYS))
 
 
 @dataclass

@@ -3,7 +3,7 @@ on-call shifts with a rotation generator and extra holidays (coordinator), webho
 the read-only delivery log and escalations, and the SLA metrics page. Every edit goes through
 the audited service."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 from django import forms
@@ -14,11 +14,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
 from core.errors import DomainError
+from core.periods import PeriodError, period_default, period_parse
 from core.secret_admin import SigningSecretAdminMixin
 from incidents.health import check_sla_sweep
 from incidents.log import human_duration
@@ -35,7 +35,7 @@ from incidents.models import (
 )
 from incidents.permissions import IncidentPerm
 from incidents.services.roster import oncall_rotation_generate, sla_config_delete, sla_config_save
-from incidents.sla.reports import sla_report
+from incidents.sla.reports import DEFAULT_PERIOD_DAYS, sla_report
 
 
 class _AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -238,17 +238,18 @@ class NotificationAdmin(ReadOnlyAdmin):
     def sla_report_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm(IncidentPerm.VIEW):
             raise PermissionDenied
-        form = SlaPeriodForm(request.GET or None)
-        end: date = timezone.localdate()
-        start: date = end - timedelta(days=29)
-        if form.is_valid():
-            start = form.cleaned_data.get("start") or start
-            end = form.cleaned_data.get("end") or end
-        zone = timezone.get_current_timezone()
-        report = sla_report(
-            start=datetime.combine(start, time.min, tzinfo=zone),
-            end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
-        )
+        try:
+            period = period_parse(
+                start=request.GET.get("start"),
+                end=request.GET.get("end"),
+                default_days=DEFAULT_PERIOD_DAYS,
+            )
+        except PeriodError as exc:
+            self.message_user(request, exc.message, messages.WARNING)
+            period = period_default(days=DEFAULT_PERIOD_DAYS)
+        form = SlaPeriodForm(initial={"start": period.start, "end": period.end})
+        start, end = period.start, period.end
+        report = sla_report(start=period.since, end=period.until)
         rows = []
         for severity, row in report["per_severity"].items():
             rows.append(

@@ -1,45 +1,15 @@
 """``/api/v1/reports/sla/``: MTTA, MTTR and SLA compliance per severity for a period."""
 
-from datetime import date, datetime, time, timedelta
-from typing import Any
-
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.base import ApiView
+from core.api.periods import period_parameters
+from core.periods import period_parse
 from incidents.permissions import IncidentPerm
-from incidents.sla.reports import sla_report
-
-DEFAULT_DAYS = 30
-
-
-class SlaReportQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-
-    def to_internal_value(self, data: Any) -> Any:
-        mapped = {k: v for k, v in (("start", data.get("from")), ("end", data.get("to"))) if v}
-        try:
-            return super().to_internal_value(mapped)
-        except serializers.ValidationError as exc:
-            detail: Any = exc.detail
-            if isinstance(detail, dict):
-                names = {"start": "from", "end": "to"}
-                raise serializers.ValidationError(
-                    {names.get(str(k), str(k)): v for k, v in detail.items()}
-                ) from None
-            raise
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end: date = attrs.get("end") or timezone.localdate()
-        start: date = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise serializers.ValidationError({"to": ["Must not be before from."]})
-        return {"start": start, "end": end}
+from incidents.sla.reports import DEFAULT_PERIOD_DAYS, sla_report
 
 
 class SeverityComplianceSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -69,27 +39,21 @@ SlaReportSerializer._declared_fields["from"] = serializers.DateField()
 
 
 class SlaReportView(ApiView):
-    """Incidents opened from ``from`` to ``to`` (inclusive dates; default: the last 30 days)."""
+    """Incidents opened from ``from`` to ``to`` (inclusive dates; default: the last 30 days;
+    at most ``core.periods.MAX_PERIOD_DAYS``)."""
 
     action_permissions = {"get": IncidentPerm.VIEW}
 
     @extend_schema(
         operation_id="reports_sla",
-        parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=False),
-            OpenApiParameter("to", OpenApiTypes.DATE, required=False),
-        ],
+        parameters=period_parameters(),
         responses=SlaReportSerializer,
     )
     def get(self, request: Request) -> Response:
-        query = SlaReportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        start: date = query.validated_data["start"]
-        end: date = query.validated_data["end"]
-        zone = timezone.get_current_timezone()
-        report = sla_report(
-            start=datetime.combine(start, time.min, tzinfo=zone),
-            end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        params = request.query_params
+        period = period_parse(  # 400 when unusable
+            start=params.get("from"), end=params.get("to"), default_days=DEFAULT_PERIOD_DAYS
         )
-        report["from"], report["to"] = start.isoformat(), end.isoformat()
+        report = sla_report(start=period.since, end=period.until)
+        report["from"], report["to"] = period.start.isoformat(), period.end.isoformat()
         return Response(report)

@@ -166,26 +166,3 @@ class IncidentListQuerySerializer(serializers.Serializer):  # type: ignore[type-
     category = serializers.ChoiceField(choices=Category.choices, required=False)
     level = serializers.IntegerField(required=False, min_value=1, max_value=4)
     open = serializers.BooleanField(required=False, allow_null=True, default=None)
-
-
-class PeriodQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
-    start = serializers.DateField()
-    end = serializers.DateField()
-
-    def to_internal_value(self, data: Any) -> Any:
-        # Query parameters are ``from`` and ``to`` (``from`` is a Python keyword).
-        mapped = {"start": data.get("from"), "end": data.get("to")}
-        try:
-            return super().to_internal_value(mapped)
-        except serializers.ValidationError as exc:
-            detail: Any = exc.detail
-            if isinstance(detail, dict):
-                names = {"start": "from", "end": "to"}
-                renamed: Any = {names.get(str(k), str(k)): v for k, v in detail.items()}
-                raise serializers.ValidationError(renamed) from None
-            raise
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["start"] > attrs["end"]:
-            raise serializers.ValidationError({"to": ["Must not be before from."]})
-        return attrs

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -17,7 +17,9 @@ from rest_framework.response import Response
 
 from core.api.base import ApiViewSet
 from core.api.pagination import Pagination
+from core.api.periods import period_parameters
 from core.errors import NotFound
+from core.periods import period_parse
 from core.roles import Role
 from core.services import user_roles
 from incidents import selectors, services
@@ -25,6 +27,7 @@ from incidents.api import serializers as s
 from incidents.enums import Source
 from incidents.models import Incident
 from incidents.permissions import IncidentPerm
+from incidents.transitions import IncidentAction, transition_perm
 
 
 class MarkdownRenderer(BaseRenderer):
@@ -51,6 +54,20 @@ def _markdown(text: str, filename: str) -> HttpResponse:
 
 MARKDOWN = OpenApiResponse(response=OpenApiTypes.STR, description="text/markdown")
 
+# API route → the life-cycle act it runs.
+LIFECYCLE_ROUTES: dict[str, IncidentAction] = {
+    "partial_update": IncidentAction.EDIT_LOG,
+    "acknowledge": IncidentAction.ACKNOWLEDGE,
+    "resolve": IncidentAction.RESOLVE,
+    "close": IncidentAction.CLOSE,
+    "defer": IncidentAction.DEFER,
+    "reopen": IncidentAction.REOPEN,
+    "escalate": IncidentAction.ESCALATE,
+    "severity": IncidentAction.SEVERITY,
+    "notes": IncidentAction.NOTE,
+    "tick": IncidentAction.TICK,
+}
+
 
 class IncidentViewSet(ApiViewSet):
     """Incidents: open, list, read, the life-cycle actions and the incident log."""
@@ -63,16 +80,9 @@ class IncidentViewSet(ApiViewSet):
         "list": IncidentPerm.VIEW,
         "retrieve": IncidentPerm.VIEW,
         "create": IncidentPerm.ADD,
-        "partial_update": IncidentPerm.ANNOTATE,
-        "acknowledge": IncidentPerm.ACKNOWLEDGE,
-        "resolve": IncidentPerm.RESOLVE,
-        "close": IncidentPerm.CLOSE,
-        "defer": IncidentPerm.DEFER,
-        "reopen": IncidentPerm.REOPEN,
-        "escalate": IncidentPerm.ESCALATE,
-        "severity": IncidentPerm.CHANGE_SEVERITY,
-        "notes": IncidentPerm.ANNOTATE,
-        "tick": IncidentPerm.TICK,
+        # The life-cycle routes need what the transition table says; the services check the
+        # incident's state (409) with the same table.
+        **{route: transition_perm(act) for route, act in LIFECYCLE_ROUTES.items()},
         "log": IncidentPerm.VIEW,
         "period_log": IncidentPerm.VIEW,
     }
@@ -216,15 +226,14 @@ class IncidentViewSet(ApiViewSet):
 
     @extend_schema(
         operation_id="incidents_period_log",
-        parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
-        ],
+        parameters=period_parameters(required=True),
         responses={200: MARKDOWN},
     )
     def period_log(self, request: Request) -> HttpResponse:
-        query = s.PeriodQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        start, end = query.validated_data["start"], query.validated_data["end"]
+        params = request.query_params
+        period = period_parse(  # both bounds named; 400 when unusable
+            start=params.get("from"), end=params.get("to"), default_days=1, required=True
+        )
+        start, end = period.start, period.end
         text = selectors.incident_log_period_markdown(start=start, end=end)
         return _markdown(text, f"incident-log-{start.isoformat()}-{end.isoformat()}.md")

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import delivery
+from core.text import one_line
 from incidents.enums import BoundAction, Channel, DeliveryStatus, TimelineKind
 from incidents.models import (
     Escalation,
@@ -28,6 +29,8 @@ from incidents.models import (
     Notification,
     RosterMember,
 )
+from incidents.selectors import on_call_at
+from incidents.services.timeline import incident_bound_action_done, timeline_record
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +45,7 @@ class Recipients:
 
 def level_recipients(*, level: int, at: datetime) -> Recipients:
     """Whoever is on call for ``level`` at ``at``; if nobody, every active member (gap)."""
-    on_call = list(
-        RosterMember.objects.select_related("user", "webhook")
-        .filter(
-            active=True,
-            level_id=level,
-            shifts__level_id=level,
-            shifts__starts_at__lte=at,
-            shifts__ends_at__gt=at,
-        )
-        .distinct()
-        .order_by("pk")
-    )
+    on_call = on_call_at(level=level, at=at)
     if on_call:
         return Recipients(on_call, gap=False)
     everyone = list(
@@ -71,7 +63,9 @@ def _incident_url(incident: Incident) -> str:
 
 def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
     """(subject, body) of a notification about ``incident``."""
-    subject = f"[{incident.severity}] {incident.label} — {incident.title}: {headline}"[:250]
+    # A header: whatever the title or headline hold, the subject is one line.
+    subject = one_line(f"[{incident.severity}] {incident.label} — {incident.title}: {headline}")
+    subject = subject[:250]
     lines = [
         f"{incident.label} — {incident.title}",
         f"{headline}",
@@ -88,7 +82,7 @@ def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def notifications_create(
+def notification_rows_create(
     *,
     incident: Incident,
     level: int,
@@ -97,11 +91,10 @@ def notifications_create(
     escalation: Escalation | None = None,
 ) -> list[Notification]:
     """Tell ``level``'s people about ``event`` (once per event): rows in the caller's
-    transaction, a "notified" timeline row, the gap flagged; delivery after commit.
+    transaction, a "notified" timeline row, the gap flagged. Their delivery is queued after
+    commit by ``escalation.notifications_create`` (the task module sits above the services).
 
     Notifying level 3 is the runbook's "notify the pilot coordinator": its bound step ticks."""
-    from incidents.services.opening import incident_bound_action_done, timeline_record
-
     if Notification.objects.filter(event=event).exists():
         return []
     now = timezone.now()
@@ -176,16 +169,7 @@ def notifications_create(
             incident_bound_action_done(
                 incident=incident, action=BoundAction.NOTIFY_COORDINATOR, actor=None
             )
-        ids = [n.pk for n in created]
-        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
     return created
-
-
-def notifications_dispatch(*, notification_ids: list[int]) -> None:
-    """Queue delivery tasks; a broker failure is logged (the sweep re-queues stale ones)."""
-    from incidents.tasks import deliver_notification
-
-    delivery.queue_each(deliver_notification, notification_ids, what="notification")
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -242,17 +226,13 @@ def notification_deliver(*, notification_id: int) -> delivery.Outcome:
     """Send one queued notification once. On failure: ``retry`` (with the backoff) or, after
     the last allowed attempt, ``failed`` with the reason. Never sends one that is not queued."""
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("endpoint", "incident")
-            .filter(pk=notification_id)
-            .first()
+        notification = delivery.lock_for_attempt(
+            Notification.objects.select_related("endpoint", "incident"),
+            notification_id,
+            pending=DeliveryStatus.QUEUED,
         )
-        if notification is None:
-            exists = Notification.objects.filter(pk=notification_id).exists()
-            return delivery.Outcome.unlocked(exists=exists)
-        if notification.status != DeliveryStatus.QUEUED:
-            return delivery.Outcome.settled(notification.status)
+        if isinstance(notification, delivery.Outcome):
+            return notification  # busy, missing, or already sent / failed
         notification.attempts += 1
         if notification.channel == Channel.WEBHOOK:
             attempt = _send_webhook(notification)

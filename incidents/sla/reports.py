@@ -20,6 +20,9 @@ from incidents.models import (
     SweepHeartbeat,
 )
 
+# A report without ``from`` covers the last 30 days (API and admin alike).
+DEFAULT_PERIOD_DAYS = 30
+
 
 @dataclass
 class SeverityStats:

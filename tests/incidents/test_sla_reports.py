@@ -62,6 +62,45 @@ def test_sla_report_refuses_bad_dates_and_anonymous(operator, client_for):
     assert Client().get("/api/v1/reports/sla/").status_code in (401, 403)
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ("from=0001-01-01&to=0001-01-31", "from", "out of range"),
+        ("to=0001-01-03", "to", "out of range"),
+        ("from=9999-12-01&to=9999-12-31", "to", "out of range"),
+        ("from=9999-12-31", "from", "out of range"),
+        ("from=2024-01-01&to=2025-03-31", "to", "at most 366 days"),
+        ("from=2025-02-30", "from", "YYYY-MM-DD"),
+    ],
+)
+def test_sla_report_refuses_out_of_range_and_overlong_periods(
+    operator, client_for, query, field, words
+):
+    response = client_for(operator).get(f"/api/v1/reports/sla/?{query}")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert words in error["message"]
+    assert field in error["fields"]
+
+
+def test_sla_report_accepts_a_full_year(operator, client_for):
+    response = client_for(operator).get("/api/v1/reports/sla/?from=2024-03-31&to=2025-03-31")
+    assert response.status_code == 200, response.content
+    assert (response.json()["from"], response.json()["to"]) == ("2024-03-31", "2025-03-31")
+
+
+def test_admin_sla_page_warns_and_shows_the_default_period(operator):
+    client = Client()
+    client.force_login(operator)
+    response = client.get(reverse("admin:incidents_sla_report") + "?start=0001-01-01&end=nope")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The period is out of range" in html  # the first of the two problems
+    today = timezone.localdate()
+    start = today - timedelta(days=29)
+    assert response.context["report"] == {"from": start, "to": today}
+
+
 def test_admin_sla_page(operator, engineer):
     _worked(operator, engineer)
     client = Client()
