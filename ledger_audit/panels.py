@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from incidents.enums import Status
 from incidents.models import Incident
 from incidents.panels import CHECKLIST_ORDER, register_panel
+from incidents.selectors import incident_runbook_live
 from ledger_audit.models import TimelineExport
 from ledger_audit.permissions import LedgerPerm
 from ledger_audit.selectors import BlastRadius, exports_for_incident, incident_blast_radius
@@ -30,8 +30,9 @@ def exports_panel(*, incident: Incident, user: Any) -> ExportsPanel:
     request_url = reverse("admin:ledger_audit_timelineexport_request")
     return ExportsPanel(
         exports=list(exports_for_incident(incident=incident).order_by("-id")[:EXPORTS_SHOWN]),
+        # An export is a runbook act: offered while the incident's runbook is live.
         can_export=bool(
-            user.has_perm(LedgerPerm.REQUEST_EXPORT) and incident.status != Status.CLOSED
+            user.has_perm(LedgerPerm.REQUEST_EXPORT) and incident_runbook_live(incident)
         ),
         can_download=bool(user.has_perm(LedgerPerm.DOWNLOAD_EXPORT)),
         export_url=f"{request_url}?{urlencode({'incident': incident.number})}",

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from incidents.enums import Severity, Status
 from incidents.models import EscalationLevel, Incident, RosterMember, SweepHeartbeat
-from incidents.selectors import incident_queryset
+from incidents.selectors import deadline_breached_at, incident_queryset, on_call_members
 from ledger_audit.models import Finding
 from ledger_audit.selectors import open_findings
 from pilot.models import ChangeRequest
@@ -65,22 +65,17 @@ def incident_deadline(incident: Incident, *, now: datetime) -> IncidentRow:
         deadline, kind = incident.escalation_due_at, "escalation"
     else:
         deadline, kind = None, ""
-    return IncidentRow(incident, deadline, kind, deadline is not None and deadline <= now)
+    return IncidentRow(incident, deadline, kind, deadline_breached_at(due=deadline, at=now))
 
 
 def on_call_now(*, at: datetime) -> list[LevelOnCall]:
     """Who covers each escalation level at ``at`` and which levels have nobody (three
-    queries). The same rule as the notifications: on call by shift, else a gap."""
+    queries). The notifications' rule (``incidents.selectors.on_call_members``): on call by
+    shift, else a gap."""
     levels = list(EscalationLevel.objects.order_by("level").values_list("level", "name"))
     covering = (
-        RosterMember.objects.filter(
-            active=True,
-            shifts__level_id=F("level_id"),
-            shifts__starts_at__lte=at,
-            shifts__ends_at__gt=at,
-        )
+        on_call_members(at=at)
         .values_list("level_id", "user__username")
-        .distinct()
         .order_by("level_id", "user__username")
     )
     names: dict[int, list[str]] = {}

@@ -18,9 +18,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.enums import ACTIVE_STATUSES, BoundAction
+from incidents.enums import BoundAction
 from incidents.models import Incident
-from incidents.permissions import IncidentPerm
+from incidents.selectors import (
+    escalation_breached_at,
+    incident_actions_available,
+    incident_runbook_live,
+    response_breached_at,
+)
+from incidents.transitions import IncidentAction
 from ledger_audit.permissions import LedgerPerm
 from pilot.enums import ChangeAction
 from pilot.permissions import PilotPerm
@@ -39,91 +45,96 @@ def _admin(name: str, *args: Any, **query: Any) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-# bound action → (label, permission the target view and service check, url builder, danger)
-ButtonSpec = tuple[Any, str, Callable[[Incident], str], bool]
+@dataclass(frozen=True)
+class ButtonSpec:
+    """The button beside a step bound to an act. An incident act (``act``) is shown when the
+    transition table allows it for this viewer now; another app's act (``perm``, the permission
+    its page and service check) while the incident's runbook is live."""
+
+    label: Any
+    url: Callable[[Incident], str]
+    danger: bool = False
+    act: IncidentAction | None = None
+    perm: str = ""
+
+
+def _incident_act(act: IncidentAction, label: Any, **query: Any) -> ButtonSpec:
+    return ButtonSpec(
+        label, lambda i: _admin("incidents_incident_action", i.pk, act, **query), act=act
+    )
+
+
+def _pilot_request(action: str, label: Any, perm: str) -> ButtonSpec:
+    return ButtonSpec(
+        label,
+        lambda i: _admin("pilot_changerequest_request", action=action, incident=i.number),
+        perm=perm,
+    )
+
+
 BUTTONS: dict[str, ButtonSpec] = {
-    BoundAction.DISABLE_PILOT: (
+    BoundAction.DISABLE_PILOT: ButtonSpec(
         _("Disable pilot…"),
-        PilotPerm.DISABLE,
         lambda i: _admin("pilot_kill_switch", incident=i.number),
-        True,
+        danger=True,
+        perm=PilotPerm.DISABLE,
     ),
-    BoundAction.EXPORT_TIMELINES: (
+    BoundAction.EXPORT_TIMELINES: ButtonSpec(
         _("Export timelines…"),
-        LedgerPerm.REQUEST_EXPORT,
         lambda i: _admin("ledger_audit_timelineexport_request", incident=i.number),
-        False,
+        perm=LedgerPerm.REQUEST_EXPORT,
     ),
-    BoundAction.IDENTIFY_KEYS: (
+    BoundAction.IDENTIFY_KEYS: ButtonSpec(
         _("Review duplicate keys…"),
-        LedgerPerm.REVIEW_DUPLICATE_KEYS,
         lambda i: _admin("ledger_audit_finding_review_keys", i.number),
-        False,
+        perm=LedgerPerm.REVIEW_DUPLICATE_KEYS,
     ),
-    BoundAction.NOTIFY_COORDINATOR: (
-        _("Escalate to the coordinator…"),
-        IncidentPerm.ESCALATE,
-        lambda i: _admin("incidents_incident_action", i.pk, "escalate", level=3),
-        False,
+    BoundAction.NOTIFY_COORDINATOR: _incident_act(
+        IncidentAction.ESCALATE, _("Escalate to the coordinator…"), level=3
     ),
-    BoundAction.ESCALATE: (
-        _("Escalate…"),
-        IncidentPerm.ESCALATE,
-        lambda i: _admin("incidents_incident_action", i.pk, "escalate"),
-        False,
+    BoundAction.ESCALATE: _incident_act(IncidentAction.ESCALATE, _("Escalate…")),
+    BoundAction.RE_ENABLE_PILOT: _pilot_request(
+        ChangeAction.ENABLE, _("Request resume…"), PilotPerm.ADD_CHANGE_REQUEST
     ),
-    BoundAction.RE_ENABLE_PILOT: (
-        _("Request resume…"),
-        PilotPerm.ADD_CHANGE_REQUEST,
-        lambda i: _admin(
-            "pilot_changerequest_request", action=ChangeAction.ENABLE, incident=i.number
-        ),
-        False,
-    ),
-    BoundAction.REVERT_TEMPLATE: (
+    BoundAction.REVERT_TEMPLATE: ButtonSpec(
         _("Revert template…"),
-        PilotPerm.REVERT_TEMPLATE,
         lambda i: _admin("pilot_revert_template", incident=i.number),
-        True,
+        danger=True,
+        perm=PilotPerm.REVERT_TEMPLATE,
     ),
-    BoundAction.APPLY_HOTFIX: (
-        _("Apply hotfix (request flag on)…"),
-        PilotPerm.REQUEST_ANY_CHANGE,
-        lambda i: _admin(
-            "pilot_changerequest_request", action=ChangeAction.FLAG_ON, incident=i.number
-        ),
-        False,
+    BoundAction.APPLY_HOTFIX: _pilot_request(
+        ChangeAction.FLAG_ON, _("Apply hotfix (request flag on)…"), PilotPerm.REQUEST_ANY_CHANGE
     ),
-    BoundAction.RECORD_ROLLBACK: (
+    BoundAction.RECORD_ROLLBACK: ButtonSpec(
         _("Record rollback…"),
-        PilotPerm.ADD_ROLLBACK,
         lambda i: _admin("pilot_rollback_record_code", incident=i.number),
-        False,
+        perm=PilotPerm.ADD_ROLLBACK,
     ),
-    BoundAction.DOCUMENT_BUG: (
-        _("Defer with bug-tracker link…"),
-        IncidentPerm.DEFER,
-        lambda i: _admin("incidents_incident_action", i.pk, "defer"),
-        False,
+    BoundAction.DOCUMENT_BUG: _incident_act(
+        IncidentAction.DEFER, _("Defer with bug-tracker link…")
     ),
-    BoundAction.PROMOTE_SEVERITY: (
-        _("Promote to SEV1…"),
-        IncidentPerm.CHANGE_SEVERITY,
-        lambda i: _admin("incidents_incident_action", i.pk, "severity", severity="SEV1"),
-        False,
+    BoundAction.PROMOTE_SEVERITY: _incident_act(
+        IncidentAction.SEVERITY, _("Promote to SEV1…"), severity="SEV1"
     ),
 }
 
 
 def runbook_buttons(*, incident: Incident, user: Any) -> dict[str, RunbookButton]:
-    """The button of each bound action this user may use on this incident (none once the
-    incident is resolved or closed: its runbook is over)."""
-    if incident.status not in ACTIVE_STATUSES:
-        return {}
+    """The button of each bound act this user may do on this incident now: the incident's own
+    acts as the transition table allows them, the other apps' while the runbook is live (until
+    the incident is closed)."""
+    available = incident_actions_available(incident=incident, user=user)
+    live = incident_runbook_live(incident)
     buttons: dict[str, RunbookButton] = {}
-    for action, (label, perm, url, danger) in BUTTONS.items():
-        if user.has_perm(perm):
-            buttons[str(action)] = RunbookButton(str(action), label, url(incident), danger)
+    for bound, spec in BUTTONS.items():
+        if spec.act is not None:
+            shown = spec.act in available
+        else:
+            shown = live and bool(user.has_perm(spec.perm))
+        if shown:
+            buttons[str(bound)] = RunbookButton(
+                str(bound), spec.label, spec.url(incident), spec.danger
+            )
     return buttons
 
 
@@ -140,15 +151,7 @@ def incident_console(
     """The deadlines panel's state (no query; the buttons come from ``runbook_buttons``)."""
     now = now or timezone.now()
     return IncidentConsole(
-        response_breached=bool(
-            incident.acknowledged_at is None
-            and incident.response_due_at is not None
-            and incident.response_due_at <= now
-        ),
-        escalation_breached=bool(
-            incident.resolved_at is None
-            and incident.escalation_due_at is not None
-            and incident.escalation_due_at <= now
-        ),
+        response_breached=response_breached_at(incident, at=now),
+        escalation_breached=escalation_breached_at(incident, at=now),
         now=now,
     )

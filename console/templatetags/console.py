@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from console.selectors import Dashboard, dashboard_for
 from core.templatetags.times import iso_utc, local_time, utc_text
+from incidents.selectors import deadline_breached_at
 
 register = template.Library()
 
@@ -36,19 +37,22 @@ def _remaining(seconds: float) -> str:
 
 @register.filter
 def countdown(value: datetime | None) -> SafeString:
-    """A live countdown to ``value`` (ticks every second; red once it has passed)."""
+    """A live countdown to ``value`` (ticks every second; red once it has passed: the breach
+    rule of the SLA records, so the due instant itself is still on time)."""
     if value is None:
         return format_html("{}", "—")
-    left = (value - datetime.now(tz=UTC)).total_seconds()
+    now = datetime.now(tz=UTC)
+    breached = deadline_breached_at(due=value, at=now)
+    left = (value - now).total_seconds()
     text = (
-        _("%(t)s left") % {"t": _remaining(left)}
-        if left > 0
-        else _("overdue by %(t)s") % {"t": _remaining(left)}
+        _("overdue by %(t)s") % {"t": _remaining(left)}
+        if breached
+        else _("%(t)s left") % {"t": _remaining(left)}
     )
     return format_html(
         '<time class="console-countdown{}" datetime="{}" data-countdown="{}" '
         'data-left="{}" data-overdue="{}" title="{}">{}</time>',
-        "" if left > 0 else " breached",
+        " breached" if breached else "",
         iso_utc(value),
         iso_utc(value),
         _("left"),

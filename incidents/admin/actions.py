@@ -1,5 +1,6 @@
-"""The life-cycle actions of the incident page: who may, when it is offered, which form confirms
-it and which service runs it (the service re-checks everything)."""
+"""The life-cycle actions of the incident page: the form that confirms each and the service that
+runs it. Who may and when is the transition table's (``incidents.transitions``): the page
+offers what it allows, and the service guards with it again."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents import services
 from incidents.admin import forms as f
-from incidents.enums import ACTIVE_STATUSES, DEFERRABLE_SEVERITIES, Status
 from incidents.models import Incident
-from incidents.permissions import IncidentPerm
+from incidents.transitions import IncidentAction
 
 Run = Callable[[Incident, User, dict[str, Any]], object]
 
@@ -21,76 +21,54 @@ Run = Callable[[Incident, User, dict[str, Any]], object]
 @dataclass(frozen=True)
 class Action:
     label: Any
-    perm: IncidentPerm
     form: type[forms.Form]
     run: Run
-    available: Callable[[Incident], bool]
 
 
-ACTIONS: dict[str, Action] = {
-    "acknowledge": Action(
+ACTIONS: dict[IncidentAction, Action] = {
+    IncidentAction.ACKNOWLEDGE: Action(
         _("Acknowledge"),
-        IncidentPerm.ACKNOWLEDGE,
         f.ConfirmForm,
         lambda i, u, d: services.incident_acknowledge(incident=i, actor=u),
-        lambda i: i.status == Status.OPEN,
     ),
-    "resolve": Action(
+    IncidentAction.RESOLVE: Action(
         _("Resolve"),
-        IncidentPerm.RESOLVE,
         f.ResolveForm,
         lambda i, u, d: services.incident_resolve(incident=i, actor=u, **d),
-        lambda i: i.status in ACTIVE_STATUSES,
     ),
-    "close": Action(
+    IncidentAction.CLOSE: Action(
         _("Close"),
-        IncidentPerm.CLOSE,
         f.ConfirmForm,
         lambda i, u, d: services.incident_close(incident=i, actor=u),
-        lambda i: i.status == Status.RESOLVED,
     ),
-    "defer": Action(
+    IncidentAction.DEFER: Action(
         _("Defer (bug tracker)"),
-        IncidentPerm.DEFER,
         f.DeferForm,
         lambda i, u, d: services.incident_defer(incident=i, actor=u, **d),
-        lambda i: (
-            i.severity in DEFERRABLE_SEVERITIES and i.status in (Status.OPEN, Status.ACKNOWLEDGED)
-        ),
     ),
-    "reopen": Action(
+    IncidentAction.REOPEN: Action(
         _("Reopen"),
-        IncidentPerm.REOPEN,
         f.ReasonForm,
         lambda i, u, d: services.incident_reopen(incident=i, actor=u, **d),
-        lambda i: i.status in (Status.RESOLVED, Status.CLOSED, Status.DEFERRED),
     ),
-    "escalate": Action(
+    IncidentAction.ESCALATE: Action(
         _("Escalate"),
-        IncidentPerm.ESCALATE,
         f.EscalateForm,
         lambda i, u, d: services.incident_escalate(incident=i, actor=u, **d),
-        lambda i: i.status in ACTIVE_STATUSES and i.escalation_level < 4,
     ),
-    "severity": Action(
+    IncidentAction.SEVERITY: Action(
         _("Change severity"),
-        IncidentPerm.CHANGE_SEVERITY,
         f.SeverityForm,
         lambda i, u, d: services.incident_change_severity(incident=i, actor=u, **d),
-        lambda i: i.status != Status.CLOSED,
     ),
-    "note": Action(
+    IncidentAction.NOTE: Action(
         _("Add note"),
-        IncidentPerm.ANNOTATE,
         f.NoteForm,
         lambda i, u, d: services.incident_add_note(incident=i, actor=u, **d),
-        lambda i: True,
     ),
-    "playbook": Action(
+    IncidentAction.PLAYBOOK: Action(
         _("Add playbook (e.g. rollback)"),
-        IncidentPerm.TICK,
         f.PlaybookForm,
         lambda i, u, d: services.incident_add_playbook(incident=i, actor=u, **d),
-        lambda i: i.status != Status.CLOSED,
     ),
 }

@@ -21,7 +21,7 @@ from core.errors import DomainError
 from incidents import selectors, services
 from incidents.admin import forms as f
 from incidents.admin.actions import ACTIONS
-from incidents.enums import Source, Status
+from incidents.enums import Source
 from incidents.models import (
     ChecklistStep,
     Incident,
@@ -32,6 +32,7 @@ from incidents.models import (
 from incidents.panels import incident_panels
 from incidents.permissions import IncidentPerm
 from incidents.services import LOG_FIELDS
+from incidents.transitions import IncidentAction, incident_actions_available, transition_perm
 
 
 class IncidentAddForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -120,9 +121,11 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return request.user.has_perm(IncidentPerm.ADD)
 
     def has_change_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
-        if not request.user.has_perm(IncidentPerm.ANNOTATE):
-            return False
-        return obj is None or obj.status != Status.CLOSED
+        if obj is None:
+            return request.user.has_perm(transition_perm(IncidentAction.EDIT_LOG))
+        return IncidentAction.EDIT_LOG in incident_actions_available(
+            incident=obj, user=request.user
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
         return False  # incidents are records
@@ -253,16 +256,17 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         obj: Incident | None = None,
     ) -> HttpResponse:
         if obj is not None:
+            available = incident_actions_available(incident=obj, user=request.user)
             context["incident_actions"] = [
                 (name, action.label, reverse(self._url("action"), args=[obj.pk, name]))
                 for name, action in ACTIONS.items()
-                if request.user.has_perm(action.perm) and action.available(obj)
+                if name in available
             ]
             context["incident_log_url"] = reverse(self._url("log"), args=[obj.pk])
             # The parts other apps add (deadlines, exports, blast radius, step buttons).
             panels = incident_panels(incident=obj, user=request.user)
             context["incident_panels"] = panels
-            may_tick = request.user.has_perm(IncidentPerm.TICK) and obj.status != Status.CLOSED
+            may_tick = IncidentAction.TICK in available
             context["checklist"] = [
                 (
                     step,
@@ -398,11 +402,12 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return TemplateResponse(request, "admin/incidents/incident/action_confirm.html", context)
 
     def action_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
-        spec = ACTIONS.get(action)
-        if spec is None:
+        if action not in ACTIONS:
             raise Http404
+        act = IncidentAction(action)
+        spec = ACTIONS[act]
         incident = self._incident(request, object_id)
-        if not request.user.has_perm(spec.perm):
+        if not request.user.has_perm(transition_perm(act)):
             raise PermissionDenied
         if request.method == "POST":
             form = spec.form(request.POST)
@@ -415,7 +420,7 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def tick_view(self, request: HttpRequest, object_id: int, step_id: int) -> HttpResponse:
         incident = self._incident(request, object_id)
-        if not request.user.has_perm(IncidentPerm.TICK):
+        if not request.user.has_perm(transition_perm(IncidentAction.TICK)):
             raise PermissionDenied
         step = ChecklistStep.objects.filter(incident=incident, pk=step_id).first()
         if step is None:

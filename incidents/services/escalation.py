@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import delivery
 from core.errors import Conflict, DomainError
 from incidents.enums import (
     CRITERION_TARGET_LEVEL,
@@ -73,11 +74,7 @@ def notifications_dispatch(*, notification_ids: list[int]) -> None:
     # top of the layers (lint-imports keeps notify and below free of it).
     from incidents.tasks import deliver_notification
 
-    for notification_id in notification_ids:
-        try:
-            deliver_notification.apply_async(args=(notification_id,), retry=False)
-        except Exception as exc:
-            logger.warning("could not queue notification %s: %s", notification_id, exc)
+    delivery.queue_each(deliver_notification, notification_ids, what="notification")
 
 
 def notifications_create(

@@ -19,6 +19,7 @@ from incidents.models import (
     SlaTimer,
     SweepHeartbeat,
 )
+from incidents.selectors import deadline_breached_at, overdue_q
 
 # A report without ``from`` covers the last 30 days (API and admin alike).
 DEFAULT_PERIOD_DAYS = 30
@@ -89,7 +90,7 @@ def sla_report(*, start: datetime, end: datetime, now: datetime | None = None) -
                 stats.acknowledged_late += 1
             else:
                 stats.acknowledged_in_time += 1
-        elif due is not None and due < now:
+        elif deadline_breached_at(due=due, at=now):
             stats.acknowledged_late += 1
         if resolved is not None:
             stats.resolved += 1
@@ -132,7 +133,8 @@ def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
         res=Count("id", filter=Q(resolved_late=True)),
         overdue=Count(
             "id",
-            filter=Q(status="open", acknowledged_at__isnull=True, response_due_at__lt=now),
+            filter=Q(status="open", acknowledged_at__isnull=True)
+            & overdue_q("response_due_at", at=now),
         ),
     )
     escalations = (

@@ -38,7 +38,7 @@
       var due = new Date(node.getAttribute("data-countdown")).getTime();
       if (isNaN(due)) { continue; }
       var left = (due - now) / 1000;
-      if (left > 0) {
+      if (left >= 0) {  // breached only strictly after the due instant, as the SLA records say
         node.textContent = span(left) + " " + (node.getAttribute("data-left") || "left");
         node.classList.remove("breached");
       } else {
