@@ -1,21 +1,25 @@
 """Tamper-evident audit trail: one append-only hash chain over the audited rows.
 
-Each audited write (an incident timeline entry, a pilot config revision, every state of a change
-request, a timeline export when requested and when done, every export download) appends one
-``AuditLink`` in the same transaction as the row, under a lock, so links are numbered 1, 2, 3…
-without gaps in commit order:
+Only ``core.audit.record`` (the one audit sink) appends to it. Each call appends, in the caller's
+transaction and under one lock, a link for the ``AuditEvent`` row it wrote and, when the event's
+target is an audited domain row (``AUDITED``), a link for that row as it now stands; links are
+numbered 1, 2, 3… without gaps in commit order:
 
-* ``digest`` = SHA-256 of a canonical JSON of the row as stored (re-read inside the transaction);
+* ``digest`` = SHA-256 of a canonical JSON of the row as stored (re-read inside the transaction),
+  through the model's field picker: a row that legitimately changes outside an audited write (a
+  running export's progress, an API key's ``last_used_at``) is sealed without those fields;
+* a deleted target gets a tombstone digest: the row must stay gone;
 * ``hash`` = SHA-256 of ``prev_hash | digest | seq | label | record_pk``; ``prev_hash`` is the
   previous link's hash (64 zeros for the first).
 
 ``python manage.py verify_audit`` recomputes every hash and, for each record, the digest of its
 latest link against the row in the database: an edited row (digest mismatch), a deleted row
-(missing), an edited, inserted or deleted link (hash mismatch or a gap) is reported with the first
-broken link. On PostgreSQL the links table refuses UPDATE and DELETE (trigger).
+(missing), a row back after its recorded deletion, an edited, inserted or deleted link (hash
+mismatch or a gap) is reported with the first broken link. On PostgreSQL the links table and the
+audit events refuse UPDATE and DELETE (triggers).
 
-Lock order: the chain lock is taken after the rows the caller locks, so append the link as the
-last write of a step (a deadlock needs a transaction that locks a row after holding the chain).
+Lock order: the chain lock is taken after the rows the caller locks, so record as the last write
+of a step (a deadlock needs a transaction that locks a row after holding the chain).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -42,7 +46,7 @@ class AuditLink(models.Model):
     at = models.DateTimeField(default=timezone.now)
     label = models.CharField(max_length=64)
     record_pk = models.CharField(max_length=64)
-    event = models.CharField(max_length=32, blank=True)
+    event = models.CharField(max_length=64, blank=True)
     digest = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
@@ -71,13 +75,49 @@ def _export_fields(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in _EXPORT_REQUEST_FIELDS}
 
 
+def _without(*names: str) -> FieldPicker:
+    def pick(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in names}
+
+    return pick
+
+
+# Every model whose rows an audited write seals, and which of their fields. A model absent here
+# may still be an event's target (a person, say): then only the event row is sealed.
 AUDITED: dict[str, FieldPicker] = {
+    "core.auditevent": dict,
+    # The hot path stamps last_used_at at most once a minute; nothing else changes a key unaudited.
+    "core.apikey": _without("last_used_at"),
     "incidents.timelineentry": dict,
+    "incidents.severitypolicy": dict,
+    "incidents.playbook": dict,
+    "incidents.playbookstep": dict,
+    "incidents.escalationlevel": dict,
+    "incidents.escalationrule": dict,
+    "incidents.rostermember": dict,
+    "incidents.oncallshift": dict,
+    "incidents.businessholiday": dict,
+    "incidents.webhookendpoint": dict,
     "pilot.configrevision": dict,
     "pilot.changerequest": dict,
+    "pilot.templateversion": dict,
+    "pilot.featureflag": dict,
+    "pilot.webhooksubscription": dict,
     "ledger_audit.timelineexport": _export_fields,
     "ledger_audit.exportdownload": dict,
 }
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """The target of an event that deleted it (``Deleted.of(obj)`` before ``obj.delete()``)."""
+
+    label: str
+    pk: str
+
+    @classmethod
+    def of(cls, obj: models.Model) -> Deleted:
+        return cls(label=obj._meta.label_lower, pk=str(obj.pk))
 
 
 def _model(label: str) -> type[models.Model]:
@@ -112,6 +152,10 @@ def row_digest(label: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical({"label": label, "row": picked}).encode()).hexdigest()
 
 
+def tombstone_digest(label: str, record_pk: str) -> str:
+    return hashlib.sha256(_canonical({"label": label, "deleted": record_pk}).encode()).hexdigest()
+
+
 def link_hash(*, prev_hash: str, digest: str, seq: int, label: str, record_pk: str) -> str:
     material = f"{prev_hash}|{digest}|{seq}|{label}|{record_pk}"
     return hashlib.sha256(material.encode()).hexdigest()
@@ -124,31 +168,49 @@ def _lock() -> None:
     # SQLite: transactions are IMMEDIATE (one writer at a time) — already serialised.
 
 
-def link_append(obj: models.Model, *, event: str = "") -> AuditLink:
-    """Append the link of ``obj`` (already saved) in the caller's transaction."""
-    label = obj._meta.label_lower
-    if label not in AUDITED:
-        raise ValueError(f"{label} is not an audited model")
-    model = type(obj)
+def _sealed(target: models.Model | Deleted) -> tuple[str, str, str]:
+    """(label, record_pk, digest) of a saved row as stored, or of a deleted one's tombstone."""
+    if isinstance(target, Deleted):
+        return target.label, target.pk, tombstone_digest(target.label, target.pk)
+    label = target._meta.label_lower
+    model = type(target)
+    row = model._default_manager.filter(pk=target.pk).values(*_columns(model)).get()
+    return label, str(target.pk), row_digest(label, row)
+
+
+def chain_append(targets: Sequence[models.Model | Deleted], *, event: str) -> list[AuditLink]:
+    """Append one link per target in the caller's transaction. Called by ``core.audit.record``
+    only: an audited write goes through the sink, never straight to the chain."""
+    unknown = [t for t in targets if _label_of(t) not in AUDITED]
+    if unknown:
+        raise ValueError(f"{_label_of(unknown[0])} is not an audited model")
     with transaction.atomic(savepoint=False):
-        row = model._default_manager.filter(pk=obj.pk).values(*_columns(model)).get()
-        digest = row_digest(label, row)
+        sealed = [_sealed(t) for t in targets]
         _lock()
         last = AuditLink.objects.order_by("-seq").values("seq", "hash").first()
-        seq = (last["seq"] if last else 0) + 1
+        seq = last["seq"] if last else 0
         prev = last["hash"] if last else GENESIS
-        record_pk = str(obj.pk)
-        return AuditLink.objects.create(
-            seq=seq,
-            label=label,
-            record_pk=record_pk,
-            event=event[:32],
-            digest=digest,
-            prev_hash=prev,
-            hash=link_hash(
-                prev_hash=prev, digest=digest, seq=seq, label=label, record_pk=record_pk
-            ),
-        )
+        links: list[AuditLink] = []
+        for label, record_pk, digest in sealed:
+            seq += 1
+            link = AuditLink(
+                seq=seq,
+                label=label,
+                record_pk=record_pk,
+                event=event[:64],
+                digest=digest,
+                prev_hash=prev,
+                hash=link_hash(
+                    prev_hash=prev, digest=digest, seq=seq, label=label, record_pk=record_pk
+                ),
+            )
+            links.append(link)
+            prev = link.hash
+        return AuditLink.objects.bulk_create(links)
+
+
+def _label_of(target: models.Model | Deleted) -> str:
+    return target.label if isinstance(target, Deleted) else target._meta.label_lower
 
 
 # --- verification --------------------------------------------------------------------------
@@ -236,8 +298,15 @@ def chain_verify(*, chunk: int = 2000) -> Verification:
             }
             for k in part:
                 row = rows.get(k.record_pk)
+                gone = k.digest == tombstone_digest(label, k.record_pk)
                 if row is None:
-                    broken.append(Broken(k.seq, label, k.record_pk, "row missing (deleted)"))
+                    if not gone:
+                        broken.append(Broken(k.seq, label, k.record_pk, "row missing (deleted)"))
+                    continue
+                if gone:
+                    broken.append(
+                        Broken(k.seq, label, k.record_pk, "row present after its deletion")
+                    )
                     continue
                 row.pop("pk_")
                 if row_digest(label, row) != k.digest:

@@ -85,8 +85,9 @@ class IdempotencyRecord(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of security-relevant changes outside an incident's own timeline
-    (API keys, policies). Written by services in the same transaction as the change."""
+    """One audited change (who, what, which row, before/after, why), written only by
+    ``core.audit.record`` in the same transaction as the change and sealed on the hash chain.
+    Append-only (on PostgreSQL the database refuses UPDATE and DELETE)."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -106,7 +107,7 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
 
 
-# The audit chain's model lives with its logic (issue 9).
+# The audit chain's model lives with its logic.
 from core.audit_chain import AuditLink  # noqa: E402
 
 __all__ = ["ApiKey", "AuditEvent", "AuditLink", "IdempotencyRecord"]

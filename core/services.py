@@ -1,4 +1,4 @@
-"""Writes of the access platform: roles, members, API keys, audit events."""
+"""Writes of the access platform: roles, members, API keys (each audited through core.audit)."""
 
 import hmac
 import secrets
@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import auth_cache
+from core.audit import AuditEventType, actor_or_none, record
 from core.errors import Conflict, DomainError, NotAllowed
-from core.models import ApiKey, AuditEvent
+from core.models import ApiKey
 from core.permissions import CorePerm
 from core.roles import PROJECT_APPS, ROLES, VIEW_ALL_EXCLUDED, Role, role_permissions
 
@@ -29,7 +30,7 @@ Actor = UserModel | AnonymousUser | None
 
 
 def _actor_or_none(actor: Actor) -> Any:
-    return actor if actor is not None and actor.is_authenticated else None
+    return actor_or_none(actor)
 
 
 def require_perm(actor: Actor, perm: str, message: str, *, system: bool = True) -> None:
@@ -43,24 +44,6 @@ def require_perm(actor: Actor, perm: str, message: str, *, system: bool = True) 
         return
     if not (actor.is_authenticated and actor.is_active and actor.has_perm(perm)):
         raise NotAllowed(message)
-
-
-def audit_record(
-    *,
-    actor: Actor,
-    action: str,
-    target: Any,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor=_actor_or_none(actor),
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        reason=reason,
-        data=data or {},
-    )
 
 
 # --- Roles and members ----------------------------------------------------------------------
@@ -127,7 +110,7 @@ def member_create(
     user.save()
     group, _ = Group.objects.get_or_create(name=info.group)
     user.groups.add(group)
-    audit_record(actor=actor, action="member.create", target=user, data={"role": str(role)})
+    record(event=AuditEventType.MEMBER_CREATE, actor=actor, target=user, data={"role": str(role)})
     return user
 
 
@@ -180,11 +163,11 @@ def api_key_create(
         created_by=_actor_or_none(created_by),
         expires_at=expires_at,
     )
-    audit_record(
+    record(
+        event=AuditEventType.API_KEY_CREATE,
         actor=created_by,
-        action="api_key.create",
         target=key,
-        data={"name": name, "user": user.get_username(), "prefix": prefix},
+        after={"name": name, "user": user.get_username(), "prefix": prefix},
     )
     return IssuedKey(api_key=key, raw=raw)
 
@@ -195,10 +178,18 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor, reason: str = "") -> ApiKey
     key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if key.revoked_at is not None:
         return key  # already revoked: nothing more to do, nothing new to record
-    key.revoked_at = timezone.now()
+    now = timezone.now()
+    key.revoked_at = now
     key.revoked_by = _actor_or_none(actor)
     key.save(update_fields=["revoked_at", "revoked_by"])
-    audit_record(actor=actor, action="api_key.revoke", target=key, reason=reason)
+    record(
+        event=AuditEventType.API_KEY_REVOKE,
+        actor=actor,
+        target=key,
+        before={"revoked_at": None},
+        after={"revoked_at": now.isoformat()},
+        reason=reason,
+    )
     auth_cache.bump_epoch()  # see core.signals: now and again after commit
     transaction.on_commit(auth_cache.bump_epoch)
     return key

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
+from core.audit import AuditEventType, Deleted, record
 from core.errors import DomainError
-from core.services import audit_record, require_perm
+from core.services import require_perm
 from incidents.models import Playbook, PlaybookStep, SeverityPolicy
 from incidents.permissions import IncidentPerm
 
@@ -71,12 +72,14 @@ def severity_policy_update(
     locked = SeverityPolicy.objects.select_for_update().get(pk=policy.pk)
     before, after = _apply(locked, changes, POLICY_FIELDS)
     if after:
-        audit_record(
+        record(
+            event=AuditEventType.SEVERITY_POLICY_UPDATE,
             actor=actor,
-            action="severity_policy.update",
             target=locked,
+            before=before,
+            after=after,
             reason=reason,
-            data={"severity": locked.severity, "before": before, "after": after},
+            data={"severity": locked.severity},
         )
     return locked
 
@@ -89,12 +92,14 @@ def playbook_update(
     locked = Playbook.objects.select_for_update().get(pk=playbook.pk)
     before, after = _apply(locked, changes, PLAYBOOK_FIELDS)
     if after:
-        audit_record(
+        record(
+            event=AuditEventType.PLAYBOOK_UPDATE,
             actor=actor,
-            action="playbook.update",
             target=locked,
+            before=before,
+            after=after,
             reason=reason,
-            data={"playbook": locked.slug, "before": before, "after": after},
+            data={"playbook": locked.slug},
         )
     return locked
 
@@ -107,12 +112,14 @@ def playbook_step_update(
     locked = PlaybookStep.objects.select_for_update().get(pk=step.pk)
     before, after = _apply(locked, changes, STEP_FIELDS)
     if after:
-        audit_record(
+        record(
+            event=AuditEventType.PLAYBOOK_STEP_UPDATE,
             actor=actor,
-            action="playbook_step.update",
             target=locked,
+            before=before,
+            after=after,
             reason=reason,
-            data={"playbook_id": locked.playbook_id, "before": before, "after": after},
+            data={"playbook_id": locked.playbook_id},
         )
     return locked
 
@@ -128,12 +135,13 @@ def playbook_step_create(
     step = PlaybookStep(playbook=playbook, **fields)
     step.full_clean()
     step.save()
-    audit_record(
+    record(
+        event=AuditEventType.PLAYBOOK_STEP_CREATE,
         actor=actor,
-        action="playbook_step.create",
         target=step,
+        after={k: _jsonable(v) for k, v in fields.items()},
         reason=reason,
-        data={"playbook_id": playbook.pk, "after": {k: _jsonable(v) for k, v in fields.items()}},
+        data={"playbook_id": playbook.pk},
     )
     return step
 
@@ -142,11 +150,13 @@ def playbook_step_create(
 def playbook_step_delete(*, step: PlaybookStep, actor: User | None, reason: str = "") -> None:
     _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
     before = {k: _jsonable(v) for k, v in model_to_dict(step, fields=STEP_FIELDS).items()}
-    audit_record(
-        actor=actor,
-        action="playbook_step.delete",
-        target=step,
-        reason=reason,
-        data={"playbook_id": step.playbook_id, "before": before},
-    )
+    gone, playbook_id = Deleted.of(step), step.playbook_id
     step.delete()
+    record(
+        event=AuditEventType.PLAYBOOK_STEP_DELETE,
+        actor=actor,
+        target=gone,
+        before=before,
+        reason=reason,
+        data={"playbook_id": playbook_id},
+    )

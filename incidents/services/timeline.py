@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit_chain
+from core.audit import AuditEventType, record
 from core.errors import DomainError, NotFound
 from incidents.enums import BoundAction, TimelineKind
 from incidents.models import ChecklistStep, Incident, Playbook, SeverityPolicy, TimelineEntry
@@ -47,7 +47,13 @@ def timeline_record(
         message=message,
         data=data or {},
     )
-    audit_chain.link_append(entry, event=kind)  # tamper-evident trail
+    # The incident's story is sealed like every audited row: its own event, on the chain.
+    record(
+        event=AuditEventType.INCIDENT_TIMELINE,
+        actor=actor,
+        target=entry,
+        data={"incident": incident.number, "kind": kind},
+    )
     return entry
 
 

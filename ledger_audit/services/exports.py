@@ -28,9 +28,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit_chain
+from core.audit import AuditEventType, record
 from core.errors import Conflict, DomainError, NotAllowed
-from core.services import audit_record, require_perm
+from core.services import require_perm
 from incidents.enums import BoundAction, TimelineKind
 from incidents.models import Incident
 from incidents.services import incident_bound_action_done, timeline_record
@@ -115,13 +115,6 @@ def export_request(
             fields={"deal_ids": [_("Too many deal ids.")]},
         )
     export = TimelineExport.objects.create(incident=incident, deal_ids=cleaned, requested_by=actor)
-    audit_chain.link_append(export, event="requested")  # tamper-evident trail (issue 9)
-    audit_record(
-        actor=actor,
-        action="timeline_export.request",
-        target=export,
-        data={"incident": incident.number, "deals": len(cleaned)},
-    )
     timeline_record(
         incident=incident,
         kind=TimelineKind.NOTE,
@@ -129,6 +122,12 @@ def export_request(
         message=_("Timeline export #%(id)d requested for %(n)d deal(s).")
         % {"id": export.pk, "n": len(cleaned)},
         data={"export": export.pk, "deal_ids": cleaned[:1000]},
+    )
+    record(
+        event=AuditEventType.EXPORT_REQUESTED,
+        actor=actor,
+        target=export,
+        data={"incident": incident.number, "deals": len(cleaned)},
     )
     transaction.on_commit(lambda: _dispatch(export.pk))
     return export
@@ -322,7 +321,6 @@ def _finish(
     export.rows_total = manifest["rows_total"]
     export.finished_at = timezone.now()
     export.save()
-    audit_chain.link_append(export, event="done")
     note = _("Export #%(id)d: %(rows)d rows, SHA-256 %(sha)s") % {
         "id": export.pk,
         "rows": manifest["rows_total"],
@@ -350,6 +348,12 @@ def _finish(
         },
         data={"export": export.pk, "manifest": manifest},
     )
+    record(
+        event=AuditEventType.EXPORT_DONE,
+        actor=export.requested_by,
+        target=export,
+        data={"incident": export.incident.number, "sha256": sha256, "rows": manifest["rows_total"]},
+    )
     return export
 
 
@@ -369,7 +373,12 @@ def export_download_open(*, export: TimelineExport, actor: User, via: str) -> IO
             code="export_not_ready",
         )
     download = ExportDownload.objects.create(export=export, user=actor, via=via)
-    audit_chain.link_append(download, event="download")
+    record(
+        event=AuditEventType.EXPORT_DOWNLOAD,
+        actor=actor,
+        target=download,
+        data={"export": export.pk, "via": via},
+    )
     return exports_storage().open(export.file_name, "rb")
 
 

@@ -19,9 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import audit_chain
+from core.audit import AuditEventType, record
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
-from core.services import audit_record
 from pilot.enums import ChangeAction, ChangeStatus, PilotState, RevisionKind, TemplateStatus
 from pilot.models import ChangeRequest, ConfigRevision, FeatureFlag, TemplateVersion
 from pilot.permissions import PilotPerm
@@ -134,7 +133,13 @@ def change_request_create(
         % {"id": request.pk, "action": request.get_action_display(), "reason": reason},
         data={"change_request": request.pk, "action": action, "params": params},
     )
-    audit_chain.link_append(request, event="pending")  # tamper-evident trail (issue 9)
+    record(
+        event=AuditEventType.PILOT_CHANGE_REQUEST_PENDING,
+        actor=actor,
+        target=request,
+        after={"action": action, "params": params, "base_revision": head.number},
+        reason=reason,
+    )
     return request
 
 
@@ -184,7 +189,14 @@ def _approve(*, change_request: ChangeRequest, actor: User) -> ConfigRevision | 
             "n": head.number
         }
         request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-        audit_chain.link_append(request, event="stale")
+        record(
+            event=AuditEventType.PILOT_CHANGE_REQUEST_STALE,
+            actor=actor,
+            target=request,
+            before={"status": ChangeStatus.PENDING.value},
+            after={"status": request.status},
+            reason=request.decision_reason,
+        )
         return None  # committed as stale; the caller raises 409
     planned = _planned_change(action=request.action, params=request.params, head=head)
     revision = revision_append(
@@ -200,7 +212,13 @@ def _approve(*, change_request: ChangeRequest, actor: User) -> ConfigRevision | 
     request.decided_by = actor
     request.decided_at = now
     request.save(update_fields=["status", "decided_by", "decided_at"])
-    audit_chain.link_append(request, event="applied")
+    record(
+        event=AuditEventType.PILOT_CHANGE_REQUEST_APPLIED,
+        actor=actor,
+        target=request,
+        before={"status": ChangeStatus.PENDING.value},
+        after={"status": request.status, "revision": revision.number},
+    )
     incident = request.incident
     note = _("Change request #%(id)d approved by %(who)s, applied as r%(n)d.") % {
         "id": request.pk,
@@ -247,8 +265,14 @@ def change_request_reject(
     request.decided_at = timezone.now()
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    audit_chain.link_append(request, event="rejected")
-    audit_record(actor=actor, action="pilot.change_request.reject", target=request, reason=reason)
+    record(
+        event=AuditEventType.PILOT_CHANGE_REQUEST_REJECTED,
+        actor=actor,
+        target=request,
+        before={"status": ChangeStatus.PENDING.value},
+        after={"status": request.status},
+        reason=reason,
+    )
     inc.timeline(
         incident=request.incident,
         kind=inc.NOTE,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core import audit_chain
+from core.audit import AuditEventType, record
 from core.errors import Conflict, DomainError, NotFound
 from core.services import require_perm as _core_require_perm
 from pilot import cache
@@ -19,6 +19,7 @@ from pilot.models import ConfigRevision, FeatureFlag, Pilot, RollbackRecord, Tem
 from pilot.permissions import PilotPerm
 from pilot.selectors import ConfigSnapshot, pilot_config_from_db, revision_diff
 from pilot.services import _incidents as inc
+from pilot.services.catalog import feature_flag_create, template_version_create
 from pilot.services.webhooks import webhook_deliveries_create
 
 if TYPE_CHECKING:
@@ -121,7 +122,14 @@ def revision_append(
         },
         data={"revision": revision.number, "changes": changes},
     )
-    audit_chain.link_append(revision, event="created")  # tamper-evident trail (issue 9)
+    record(
+        event=AuditEventType.PILOT_REVISION_CREATE,
+        actor=actor,
+        target=revision,
+        after=revision.config(),
+        reason=reason,
+        data={"revision": revision.number, "kind": kind},
+    )
     cache.forget()  # a reader missing now re-reads the database
     transaction.on_commit(pilot_config_cache_refresh, robust=True)
     return revision
@@ -369,17 +377,18 @@ def pilot_seed_demo() -> None:
         (1, "v1", "Initial escrow deal template."),
         (2, "v2", "Shorter inspection window; dispute evidence upload."),
     ):
-        TemplateVersion.objects.get_or_create(
-            label=label,
-            defaults={
-                "sequence": sequence,
-                "description": description,
-                "status": TemplateStatus.ACTIVE,
-                "body": {"inspection_days": 7 if sequence == 1 else 5, "dispute_ttl_days": 14},
-            },
-        )
+        if not TemplateVersion.objects.filter(label=label).exists():
+            template_version_create(
+                actor=None,
+                label=label,
+                sequence=sequence,
+                description=description,
+                status=TemplateStatus.ACTIVE,
+                body={"inspection_days": 7 if sequence == 1 else 5, "dispute_ttl_days": 14},
+            )
     for name, description in DEMO_FLAGS.items():
-        FeatureFlag.objects.get_or_create(name=name, defaults={"description": description})
+        if not FeatureFlag.objects.filter(name=name).exists():
+            feature_flag_create(actor=None, name=name, description=description)
     pilot_initialise(
         template_version="v1",
         flags=dict.fromkeys(DEMO_FLAGS, False),

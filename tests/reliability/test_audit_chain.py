@@ -1,5 +1,6 @@
-"""Tamper-evident audit trail: every audited write is chained; verify_audit names the first
-broken link after a direct UPDATE / DELETE in the database, and passes otherwise."""
+"""Tamper-evident audit trail: every audited write goes through the one sink (an AuditEvent and
+its links), verify_audit names the first broken link after a direct UPDATE / DELETE in the
+database, and passes otherwise."""
 
 from io import StringIO
 from pathlib import Path
@@ -8,14 +9,24 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from core.audit_chain import AuditLink, chain_verify
-from incidents.models import TimelineEntry
+from core.models import ApiKey, AuditEvent
+from core.services import api_key_create, api_key_revoke
+from incidents.models import RosterMember, SeverityPolicy, TimelineEntry
+from incidents.services import severity_policy_update, sla_config_save
 from ledger_audit import feed
 from ledger_audit.models import ExportDownload, TimelineExport
 from ledger_audit.services import export_download_open, export_request, export_run
-from pilot.models import ChangeRequest, ConfigRevision
-from pilot.services import change_request_approve, change_request_create, pilot_disable
+from pilot.models import ChangeRequest, ConfigRevision, TemplateVersion, WebhookSubscription
+from pilot.services import (
+    change_request_approve,
+    change_request_create,
+    pilot_disable,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+)
 from tests.incidents.factories import open_incident
 from tests.reliability.conftest import report
 
@@ -45,9 +56,12 @@ def _untrigger(*tables: str) -> None:
 
 
 @pytest.fixture
-def history(seeded, operator, engineer, coordinator, exports_dir: Path) -> dict[str, Any]:
+def history(
+    seeded, operator, engineer, coordinator, owner, api_user, exports_dir: Path
+) -> dict[str, Any]:
     """A little of everything audited: incident timeline, revisions, change requests (each
-    state), an export (requested, done) and a download."""
+    state), an export (requested, done) and a download, an API key (created, revoked), a
+    severity-policy edit and a roster member."""
     incident = open_incident(actor=operator, affected_deals=["D-1"])
     pilot_disable(actor=operator, reason="duplicates", incident=incident)
     request = change_request_create(actor=engineer, action="enable", reason="fixed")
@@ -59,19 +73,51 @@ def history(seeded, operator, engineer, coordinator, exports_dir: Path) -> dict[
     export_run(export_id=export.pk)
     export.refresh_from_db()
     export_download_open(export=export, actor=operator, via="api").close()
-    return {"incident": incident, "request": request, "export": export}
+    key = api_key_create(name="platform", user=api_user, created_by=owner).api_key
+    api_key_revoke(api_key=key, actor=owner, reason="rotated")
+    policy = SeverityPolicy.objects.get(severity="SEV1")
+    severity_policy_update(
+        policy=policy, actor=owner, changes={"response_minutes": 45}, reason="volume doubled"
+    )
+    member = sla_config_save(
+        instance=RosterMember(user=engineer, level_id=2, email="eng@example.com"),
+        actor=coordinator,
+    )
+    return {
+        "incident": incident,
+        "request": request,
+        "export": export,
+        "key": key,
+        "policy": policy,
+        "member": member,
+    }
 
 
 def test_every_audited_write_is_linked_and_verify_passes(history) -> None:
     labels = set(AuditLink.objects.values_list("label", flat=True))
     assert labels == {
+        "core.auditevent",
+        "core.apikey",
         "incidents.timelineentry",
+        "incidents.severitypolicy",
+        "incidents.rostermember",
         "pilot.configrevision",
         "pilot.changerequest",
+        "pilot.templateversion",
+        "pilot.featureflag",
         "ledger_audit.timelineexport",
         "ledger_audit.exportdownload",
     }
+    # One sink: every event sealed once, and every sealed domain row has its event.
+    assert AuditLink.objects.filter(label="core.auditevent").count() == AuditEvent.objects.count()
+    domain_links = AuditLink.objects.exclude(label="core.auditevent")
+    assert domain_links.count() == AuditEvent.objects.count() - (
+        AuditEvent.objects.filter(target_type="auth.user").count()
+    )
     assert AuditLink.objects.filter(label="incidents.timelineentry").count() == (
+        TimelineEntry.objects.count()
+    )
+    assert AuditEvent.objects.filter(action="incident.timeline").count() == (
         TimelineEntry.objects.count()
     )
     assert AuditLink.objects.filter(label="pilot.configrevision").count() == (
@@ -82,13 +128,19 @@ def test_every_audited_write_is_linked_and_verify_passes(history) -> None:
             label="pilot.changerequest", record_pk=str(history["request"].pk)
         ).values_list("event", flat=True)
     )
-    assert request_events == ["pending", "applied"]
+    assert request_events == ["pilot.change_request.pending", "pilot.change_request.applied"]
     export_events = list(
         AuditLink.objects.filter(
             label="ledger_audit.timelineexport", record_pk=str(history["export"].pk)
         ).values_list("event", flat=True)
     )
-    assert export_events == ["requested", "done"]
+    assert export_events == ["export.requested", "export.done"]
+    key_events = list(
+        AuditEvent.objects.filter(target_type="core.apikey", target_id=str(history["key"].pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert key_events == ["api_key.create", "api_key.revoke"]
     assert ExportDownload.objects.count() == 1
     seqs = list(AuditLink.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
@@ -172,5 +224,117 @@ def test_links_are_append_only_in_postgresql(history) -> None:
     from django.db import DatabaseError, transaction
 
     for statement in ("UPDATE core_auditlink SET event = 'x'", "DELETE FROM core_auditlink"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            _sql(statement)
+
+
+def _event_link(event: AuditEvent) -> AuditLink:
+    return _link_of("core.auditevent", event.pk)
+
+
+def test_an_edited_api_key_event_is_named(history) -> None:
+    event = AuditEvent.objects.get(action="api_key.revoke")
+    _untrigger("core_auditevent")
+    _sql("UPDATE core_auditevent SET reason = 'routine' WHERE id = %s", [event.pk])
+    code, message = _verify()
+    assert code == 1
+    link = _event_link(event)
+    assert f"first broken link: link #{link.seq} (core.auditevent {event.pk}): digest mismatch" in (
+        message
+    )
+
+
+def test_a_deleted_api_key_event_is_named(history) -> None:
+    event = AuditEvent.objects.get(action="api_key.create")
+    _untrigger("core_auditevent")
+    _sql("DELETE FROM core_auditevent WHERE id = %s", [event.pk])
+    code, message = _verify()
+    assert code == 1
+    link = _event_link(event)
+    assert f"link #{link.seq} (core.auditevent {event.pk}): row missing" in message
+
+
+def test_an_unrevoked_api_key_is_named_and_its_last_use_is_not(history) -> None:
+    key: ApiKey = history["key"]
+    _sql("UPDATE core_apikey SET last_used_at = %s WHERE id = %s", [timezone.now(), key.pk])
+    assert _verify()[0] == 0  # the hot path stamps it; not an audited field
+    _sql("UPDATE core_apikey SET revoked_at = NULL, revoked_by_id = NULL WHERE id = %s", [key.pk])
+    code, message = _verify()
+    assert code == 1
+    link = _link_of("core.apikey", key.pk)
+    assert f"first broken link: link #{link.seq} (core.apikey {key.pk}): digest mismatch" in message
+
+
+def test_an_edited_template_version_body_is_named(history) -> None:
+    version = TemplateVersion.objects.get(label="v1")
+    _untrigger("pilot_templateversion")
+    _sql(
+        """UPDATE pilot_templateversion SET body = '{"inspection_days": 1}'::jsonb WHERE id = %s""",
+        [version.pk],
+    )
+    code, message = _verify()
+    assert code == 1
+    link = _link_of("pilot.templateversion", version.pk)
+    assert f"link #{link.seq} (pilot.templateversion {version.pk}): digest mismatch" in message
+
+
+def test_an_edited_policy_event_and_an_edited_roster_row_are_named(history) -> None:
+    event = AuditEvent.objects.get(action="severity_policy.update")
+    assert event.data["after"] == {"response_minutes": 45}
+    _untrigger("core_auditevent")
+    _sql(
+        """UPDATE core_auditevent SET data = '{"after": {"response_minutes": 60}}'::jsonb
+        WHERE id = %s""",
+        [event.pk],
+    )
+    member: RosterMember = history["member"]
+    _sql(
+        "UPDATE incidents_rostermember SET email = 'attacker@example.com' WHERE id = %s",
+        [member.pk],
+    )
+    broken = {(b.label, b.record_pk, b.problem) for b in chain_verify().broken}
+    assert broken == {
+        ("core.auditevent", str(event.pk), "digest mismatch (row edited)"),
+        ("incidents.rostermember", str(member.pk), "digest mismatch (row edited)"),
+    }
+    code, message = _verify()
+    assert code == 1
+    assert f"first broken link: link #{_event_link(event).seq} (core.auditevent" in message
+
+
+def test_an_edited_policy_row_is_named(history) -> None:
+    policy: SeverityPolicy = history["policy"]
+    _sql("UPDATE incidents_severitypolicy SET response_minutes = 600 WHERE id = %s", [policy.pk])
+    code, message = _verify()
+    assert code == 1
+    link = _link_of("incidents.severitypolicy", policy.pk)
+    assert f"link #{link.seq} (incidents.severitypolicy {policy.pk}): digest mismatch" in message
+
+
+def test_a_recorded_deletion_passes_and_a_row_put_back_is_named(history, owner) -> None:
+    subscription = webhook_subscription_create(
+        actor=owner, url="https://hooks.example.com/pilot", secret="s3cret-value"
+    )
+    pk = subscription.pk
+    webhook_subscription_delete(actor=owner, subscription=subscription, reason="retired")
+    assert not WebhookSubscription.objects.filter(pk=pk).exists()
+    assert _verify()[0] == 0
+    _sql(
+        "INSERT INTO pilot_webhooksubscription (id, url, secret, active, description, created_at)"
+        " VALUES (%s, 'https://evil.example.com/', 'x', true, '', now())",
+        [pk],
+    )
+    code, message = _verify()
+    assert code == 1
+    link = _link_of("pilot.webhooksubscription", pk)
+    assert f"link #{link.seq} (pilot.webhooksubscription {pk}): row present after its deletion" in (
+        message
+    )
+
+
+def test_audit_events_are_append_only_in_postgresql(history) -> None:
+    from django.db import DatabaseError, transaction
+
+    for statement in ("UPDATE core_auditevent SET reason = 'x'", "DELETE FROM core_auditevent"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             _sql(statement)

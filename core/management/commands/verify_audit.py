@@ -1,4 +1,5 @@
-"""``python manage.py verify_audit``: recompute the audit hash chain and every record's digest.
+"""``python manage.py verify_audit``: recompute the audit hash chain and every record's digest:
+each audit event (``core.audit.record`` is the one sink) and each domain row an event sealed.
 
 Exit 0 with "OK: N links verified", or exit 1 naming the first broken link (and how many)."""
 
