@@ -13,8 +13,9 @@ notifications, config-change webhooks) and books the attempt.
   ``WEBHOOK_BACKOFF_SECONDS`` · 2^(n-1), capped by ``WEBHOOK_BACKOFF_MAX_SECONDS``) / failed (after
   ``WEBHOOK_MAX_ATTEMPTS``).
 
-Exactly-once stays with each app's delivery row: the caller holds the row lock (``skip_locked``)
-while it calls :func:`post_signed_json` and saves the outcome in the same transaction."""
+- **Exactly once**: :func:`deliver_once` locks the app's delivery row (``skip_locked``) for the
+  whole attempt and saves its new state in the same transaction. Each app keeps its own rows,
+  payload and headers and passes them in."""
 
 from __future__ import annotations
 
@@ -28,13 +29,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +167,71 @@ class Outcome:
         return cls(Status.BUSY if exists else Status.MISSING)
 
 
+RowT = TypeVar("RowT", bound=models.Model)
+
+
+def lock_for_attempt(
+    queryset: QuerySet[RowT], pk: int, *, pending: str, status_field: str = "status"
+) -> RowT | Outcome:
+    """Inside the caller's transaction: the delivery row, locked, when it still waits to be sent;
+    otherwise the outcome that says why nothing is sent (another deliverer holds it, it is gone,
+    or it was already sent or given up)."""
+    row = queryset.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
+    if row is None:
+        return Outcome.unlocked(exists=queryset.model._default_manager.filter(pk=pk).exists())
+    status = str(getattr(row, status_field))
+    if status != pending:
+        return Outcome.settled(status)
+    return row
+
+
+def deliver_once(
+    queryset: QuerySet[RowT],
+    pk: int,
+    *,
+    pending: str,
+    send: Callable[[RowT], Attempt],
+    settle: Callable[[RowT, Attempt, Outcome], None] | None = None,
+    due_at: Callable[[RowT], datetime] | None = None,
+) -> Outcome:
+    """Make one attempt at delivering row ``pk`` and book it, at most once however many
+    deliverers (a retried task, another worker, a sweep) call this at the same time.
+
+    The row (any app's delivery record with ``status``, ``attempts``, ``last_error``,
+    ``next_attempt_at`` and ``sent_at``) is locked with ``skip_locked`` for the whole attempt and
+    its new state is saved in the same transaction, so a second caller finds it busy or already
+    sent. Not yet ``due_at``: nothing is sent. ``send`` makes the attempt; ``settle`` sets the
+    app's own extra fields from it before the row is saved."""
+    with transaction.atomic():
+        locked = lock_for_attempt(queryset, pk, pending=pending)
+        if isinstance(locked, Outcome):
+            return locked
+        row: Any = locked
+        now = timezone.now()
+        due = due_at(locked) if due_at is not None else None
+        if due is not None and due > now:
+            return Outcome(Status.NOT_DUE, retry_in=(due - now).total_seconds())
+        attempt = send(locked)
+        row.attempts += 1
+        outcome = outcome_after(attempt, attempts=row.attempts)
+        now = timezone.now()
+        row.last_error = outcome.error
+        if outcome.status is Status.SENT:
+            row.status = Status.SENT.value
+            row.sent_at = now
+        elif outcome.status is Status.FAILED:
+            row.status = Status.FAILED.value
+        else:
+            row.next_attempt_at = now + timedelta(seconds=outcome.retry_in or 0)
+        if settle is not None:
+            settle(locked, attempt, outcome)
+        row.save()
+    if outcome.status is Status.FAILED:
+        name = queryset.model._meta.verbose_name
+        logger.warning("%s %s gave up after %d attempts: %s", name, pk, row.attempts, outcome.error)
+    return outcome
+
+
 def outcome_after(attempt: Attempt, *, attempts: int) -> Outcome:
     """The bookkeeping after the ``attempts``-th attempt (counting this one)."""
     if attempt.ok:
@@ -255,6 +324,29 @@ def post_signed_json(
     if 300 <= code < 400:
         return Attempt(Failure.REDIRECT, f"HTTP {code} (redirects are not followed)", code)
     return Attempt(Failure.HTTP_STATUS, f"HTTP {code}", code)
+
+
+class Receiver(Protocol):
+    """A configured receiver (an incident webhook endpoint, a config-change subscription)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def secret(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def post_to_receiver(
+    receiver: Receiver | None, *, body: bytes, headers: Mapping[str, str] | None = None
+) -> Attempt:
+    """:func:`post_signed_json` to ``receiver`` with its secret. A receiver removed or switched
+    off since the row was queued is a final failure, and nothing is sent."""
+    if receiver is None or not receiver.active:
+        return Attempt(Failure.INACTIVE, "the receiver was removed or switched off")
+    return post_signed_json(url=receiver.url, body=body, secret=receiver.secret, headers=headers)
 
 
 # --- queueing --------------------------------------------------------------------------------

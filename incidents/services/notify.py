@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -194,18 +193,12 @@ def webhook_body(notification: Notification) -> bytes:
 
 
 def _send_webhook(notification: Notification) -> delivery.Attempt:
-    endpoint = notification.endpoint
-    if endpoint is None or not endpoint.active:
-        return delivery.Attempt(delivery.Failure.INACTIVE, "webhook endpoint removed or inactive")
-    return delivery.post_signed_json(
-        url=endpoint.url,
-        body=webhook_body(notification),
-        secret=endpoint.secret,
-        headers={
-            "User-Agent": "pilot-control-plane-notifications/1",
-            "X-Notification-Key": notification.key,
-        },
-    )
+    headers = {
+        "User-Agent": "pilot-control-plane-notifications/1",
+        "X-Notification-Key": notification.key,
+    }
+    body = webhook_body(notification)
+    return delivery.post_to_receiver(notification.endpoint, body=body, headers=headers)
 
 
 def _send_email(notification: Notification) -> delivery.Attempt:
@@ -222,47 +215,31 @@ def _send_email(notification: Notification) -> delivery.Attempt:
     return delivery.Attempt()
 
 
+def _send(notification: Notification) -> delivery.Attempt:
+    if notification.channel == Channel.WEBHOOK:
+        return _send_webhook(notification)
+    return _send_email(notification)
+
+
+def _settle(
+    notification: Notification, attempt: delivery.Attempt, outcome: delivery.Outcome
+) -> None:
+    if outcome.status != delivery.Status.RETRY:
+        notification.next_attempt_at = None  # nothing more is due: the sweep ignores it
+    if outcome.status == delivery.Status.FAILED:
+        notification.failed_at = timezone.now()
+
+
 def notification_deliver(*, notification_id: int) -> delivery.Outcome:
     """Send one queued notification once. On failure: ``retry`` (with the backoff) or, after
     the last allowed attempt, ``failed`` with the reason. Never sends one that is not queued."""
-    with transaction.atomic():
-        notification = delivery.lock_for_attempt(
-            Notification.objects.select_related("endpoint", "incident"),
-            notification_id,
-            pending=DeliveryStatus.QUEUED,
-        )
-        if isinstance(notification, delivery.Outcome):
-            return notification  # busy, missing, or already sent / failed
-        notification.attempts += 1
-        if notification.channel == Channel.WEBHOOK:
-            attempt = _send_webhook(notification)
-        else:
-            attempt = _send_email(notification)
-        outcome = delivery.outcome_after(attempt, attempts=notification.attempts)
-        now = timezone.now()
-        notification.last_error = outcome.error
-        notification.next_attempt_at = None
-        if outcome.status == delivery.Status.SENT:
-            notification.status = DeliveryStatus.SENT
-            notification.sent_at = now
-        elif outcome.status == delivery.Status.FAILED:
-            notification.status = DeliveryStatus.FAILED
-            notification.failed_at = now
-        else:
-            notification.next_attempt_at = now + timedelta(seconds=outcome.retry_in or 0)
-        notification.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "sent_at",
-                "failed_at",
-                "last_error",
-                "next_attempt_at",
-            ]
-        )
-    if outcome.status == delivery.Status.FAILED:
-        logger.warning("notification %s failed: %s", notification_id, outcome.error)
-    return outcome
+    return delivery.deliver_once(
+        Notification.objects.select_related("endpoint", "incident"),
+        notification_id,
+        pending=DeliveryStatus.QUEUED,
+        send=_send,
+        settle=_settle,
+    )
 
 
 def stale_notification_ids(*, now: datetime, grace: timedelta, limit: int = 500) -> list[int]:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -62,55 +60,31 @@ def payload(row: WebhookDelivery) -> bytes:
 
 
 def _post(row: WebhookDelivery) -> delivery.Attempt:
-    subscription = row.subscription
-    if not subscription.active:
-        return delivery.Attempt(delivery.Failure.INACTIVE, "subscription deactivated")
-    return delivery.post_signed_json(
-        url=subscription.url,
-        body=payload(row),
-        secret=subscription.secret,
-        headers={
-            "User-Agent": "pilot-control-plane-webhooks/1",
-            "X-Webhook-Event": EVENT,
-            "X-Webhook-Delivery": str(row.pk),
-            "X-Pilot-Revision": str(row.revision.number),
-        },
-    )
+    headers = {
+        "User-Agent": "pilot-control-plane-webhooks/1",
+        "X-Webhook-Event": EVENT,
+        "X-Webhook-Delivery": str(row.pk),
+        "X-Pilot-Revision": str(row.revision.number),
+    }
+    return delivery.post_to_receiver(row.subscription, body=payload(row), headers=headers)
+
+
+def _record_status_code(
+    row: WebhookDelivery, attempt: delivery.Attempt, outcome: delivery.Outcome
+) -> None:
+    row.last_status_code = attempt.status_code
 
 
 def webhook_delivery_attempt(*, delivery_id: int) -> delivery.Outcome:
     """Try to send one delivery once (when pending and due). Holds the row lock while sending."""
-    now = timezone.now()
-    with transaction.atomic():
-        row: Any = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("subscription", "revision__created_by")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if row is None:
-            exists = WebhookDelivery.objects.filter(pk=delivery_id).exists()
-            return delivery.Outcome.unlocked(exists=exists)
-        if row.status != DeliveryStatus.PENDING:
-            return delivery.Outcome.settled(row.status)
-        if row.next_attempt_at > now:
-            wait = (row.next_attempt_at - now).total_seconds()
-            return delivery.Outcome(delivery.Status.NOT_DUE, retry_in=wait)
-        attempt = _post(row)
-        row.attempts += 1
-        row.last_status_code = attempt.status_code
-        outcome = delivery.outcome_after(attempt, attempts=row.attempts)
-        row.last_error = outcome.error
-        if outcome.status == delivery.Status.SENT:
-            row.status = DeliveryStatus.SENT
-            row.sent_at = timezone.now()
-        elif outcome.status == delivery.Status.FAILED:
-            row.status = DeliveryStatus.FAILED
-            logger.warning("webhook delivery %s gave up: %s", row.pk, row.last_error)
-        else:
-            row.next_attempt_at = timezone.now() + timedelta(seconds=outcome.retry_in or 0)
-        row.save()
-        return outcome
+    return delivery.deliver_once(
+        WebhookDelivery.objects.select_related("subscription", "revision__created_by"),
+        delivery_id,
+        pending=DeliveryStatus.PENDING,
+        send=_post,
+        settle=_record_status_code,
+        due_at=lambda row: row.next_attempt_at,
+    )
 
 
 def webhook_deliveries_due(*, limit: int = 100) -> list[int]:

@@ -220,3 +220,22 @@ def test_a_broker_failure_is_logged_and_the_other_ids_are_still_queued(caplog):
     delivery.queue_each(broker, [1, 2, 3], what="notification")
     assert broker.queued == [1, 3]
     assert "could not queue notification 2: broker down" in caplog.text
+
+
+@dataclass
+class _Receiver:
+    url: str
+    secret: str = SECRET
+    active: bool = True
+
+
+def test_a_receiver_switched_off_is_a_final_failure_and_nothing_is_sent(listen):
+    receiver = listen()
+    off = delivery.post_to_receiver(_Receiver(receiver.url, active=False), body=b"{}")
+    gone = delivery.post_to_receiver(None, body=b"{}")
+    assert off.failure is gone.failure is Failure.INACTIVE
+    assert receiver.requests == []
+    assert delivery.outcome_after(off, attempts=1).status is Status.FAILED
+    sent = delivery.post_to_receiver(_Receiver(receiver.url), body=b"{}")
+    assert sent.ok
+    assert _verifies(*receiver.requests[0])
