@@ -10,12 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
+from core.admin_actions import confirm_and_run, report_domain_error
 from core.errors import DomainError
 from incidents.enums import Severity
 from incidents.models import Incident
@@ -169,29 +169,33 @@ class FindingAdmin(BigTableAdmin):
         if not request.user.has_perm(LedgerPerm.VIEW_FINDING):
             raise PermissionDenied
         incident = get_object_or_404(Incident, number=number)
-        if request.method == "POST":
-            if not _can_review(request):
-                raise PermissionDenied
-            try:
-                step = duplicate_keys_reviewed(incident=incident, actor=request.user)  # type: ignore[arg-type]
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                if step is None:
-                    self.message_user(request, _("That step was already done."), messages.INFO)
-                else:
-                    self.message_user(request, _("Step ticked: %(t)s") % {"t": step.title})
-            return HttpResponseRedirect(request.path)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Review duplicate keys — %(label)s") % {"label": incident.label},
-            "incident": incident,
-            "groups": incident_duplicate_keys(incident=incident),
-            "blast": incident_blast_radius(incident=incident),
-            "can_review": _can_review(request),
-        }
-        return TemplateResponse(request, "admin/ledger_audit/review_keys.html", context)
+        if request.method == "POST" and not _can_review(request):
+            raise PermissionDenied
+        incident_url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        return confirm_and_run(
+            self,
+            request,
+            run=lambda d: duplicate_keys_reviewed(incident=incident, actor=request.user),  # type: ignore[arg-type]
+            success=lambda step: str(
+                _("That step was already done.")
+                if step is None
+                else _("Step ticked: %(t)s") % {"t": step.title}
+            ),
+            done_url=request.path,
+            error_url=request.path,
+            title=_("Review duplicate keys — %(label)s") % {"label": incident.label},
+            obj=incident,
+            obj_url=incident_url,
+            cancel_url=incident_url,
+            prompt=_(
+                "Reviewed every key and its entries? This ticks the step “Identify idempotency "
+                "keys + ledger entries” with the list above as its note."
+            ),
+            submit=_("Mark keys reviewed"),
+            groups=incident_duplicate_keys(incident=incident),
+            blast=incident_blast_radius(incident=incident),
+            can_review=_can_review(request),
+        )
 
 
 @admin.register(TimelineExport)
@@ -248,31 +252,27 @@ class TimelineExportAdmin(BigTableAdmin):
             self.message_user(request, _("Name an incident number: ?incident=7"), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:ledger_audit_timelineexport_changelist"))
         incident = get_object_or_404(Incident, number=int(raw))
-        if request.method == "POST":
-            try:
-                export = export_request(incident=incident, actor=request.user)  # type: ignore[arg-type]
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-                return HttpResponseRedirect(request.get_full_path())
-            self.message_user(
-                request,
+        incident_url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        return confirm_and_run(
+            self,
+            request,
+            run=lambda d: export_request(incident=incident, actor=request.user),  # type: ignore[arg-type]
+            success=lambda export: str(
                 _("Export #%(id)d queued for %(n)d deal(s); progress shows below.")
-                % {"id": export.pk, "n": len(export.deal_ids)},
-            )
-            return HttpResponseRedirect(
-                reverse("admin:ledger_audit_timelineexport_changelist")
-                + f"?incident__id__exact={incident.pk}"
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Export timelines — %(label)s") % {"label": incident.label},
-            "incident": incident,
-            "deal_ids": list(incident.affected_deals or [])[:200],
-            "deal_count": len(incident.affected_deals or []),
-            "blast": incident_blast_radius(incident=incident),
-        }
-        return TemplateResponse(request, "admin/ledger_audit/export_request.html", context)
+                % {"id": export.pk, "n": len(export.deal_ids)}
+            ),
+            done_url=reverse("admin:ledger_audit_timelineexport_changelist")
+            + f"?incident__id__exact={incident.pk}",
+            error_url=request.get_full_path(),
+            title=_("Export timelines — %(label)s") % {"label": incident.label},
+            obj=incident,
+            obj_url=incident_url,
+            cancel_url=incident_url,
+            submit=_("Yes, export timelines"),
+            deal_ids=list(incident.affected_deals or [])[:200],
+            deal_count=len(incident.affected_deals or []),
+            blast=incident_blast_radius(incident=incident),
+        )
 
     def download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         if not export_can_download(user=request.user):
@@ -281,7 +281,7 @@ class TimelineExportAdmin(BigTableAdmin):
         try:
             handle = export_download_open(export=export, actor=request.user, via="admin")  # type: ignore[arg-type]
         except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+            report_domain_error(self, request, exc)
             return HttpResponseRedirect(reverse("admin:ledger_audit_timelineexport_changelist"))
         return export_file_response(export, handle)
 

@@ -5,19 +5,18 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, choices_filter
-from core.errors import DomainError
+from core.admin_actions import DomainErrorMessageAdmin, confirm_and_run
 from incidents import selectors, services
 from incidents.admin import forms as f
 from incidents.admin.actions import ACTIONS
@@ -58,7 +57,7 @@ EscalationLevelFilter = choices_filter(
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IncidentAdmin(DomainErrorMessageAdmin):
     change_form_template = "admin/incidents/incident/change_form.html"
     list_display = (
         "number_label",
@@ -233,19 +232,6 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         }
         services.incident_update_log(incident=obj, actor=user, changes=changes)
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
     def render_change_form(
         self,
         request: HttpRequest,
@@ -383,23 +369,19 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         run: Callable[[dict[str, Any]], object],
     ) -> HttpResponse:
         change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
-        if request.method == "POST" and form.is_valid():
-            try:
-                run(form.cleaned_data)
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, _("%(label)s: done.") % {"label": incident.label})
-            return HttpResponseRedirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": f"{title}: {incident}",
-            "incident": incident,
-            "form": form,
-            "change_url": change_url,
-        }
-        return TemplateResponse(request, "admin/incidents/incident/action_confirm.html", context)
+        return confirm_and_run(
+            self,
+            request,
+            run=run,
+            success=str(_("%(label)s: done.") % {"label": incident.label}),
+            done_url=change_url,
+            error_url=change_url,
+            form=form,
+            title=f"{title}: {incident}",
+            obj=incident,
+            cancel_url=change_url,
+            prompt=_("Please confirm."),
+        )
 
     def action_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
         if action not in ACTIONS:

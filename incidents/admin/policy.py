@@ -4,13 +4,13 @@ audited services. The timeline is read-only."""
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, ReadOnlyAdmin
-from core.errors import DomainError
+from core.admin_actions import DomainErrorMessageAdmin
 from incidents import services
 from incidents.models import Playbook, PlaybookStep, SeverityPolicy, TimelineEntry
 from incidents.permissions import IncidentPerm
@@ -25,7 +25,7 @@ class ReasonedForm(forms.ModelForm):  # type: ignore[type-arg]
     )
 
 
-class _OwnerEditable(admin.ModelAdmin):  # type: ignore[type-arg]
+class _OwnerEditable(DomainErrorMessageAdmin):
     edit_perm: IncidentPerm
     form = ReasonedForm
 
@@ -40,19 +40,6 @@ class _OwnerEditable(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         return None  # the service wrote the audit event
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(request.path)
 
 
 @admin.register(SeverityPolicy)

@@ -11,13 +11,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
-from core.errors import DomainError
+from core.admin_actions import DomainErrorMessageAdmin, confirm_and_run
 from core.periods import PeriodError, period_default, period_parse
 from core.secret_admin import SigningSecretAdminMixin
 from incidents.health import check_sla_sweep
@@ -38,7 +38,7 @@ from incidents.services.roster import oncall_rotation_generate, sla_config_delet
 from incidents.sla.reports import DEFAULT_PERIOD_DAYS, sla_report
 
 
-class _AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class _AuditedAdmin(DomainErrorMessageAdmin):
     """Saves and deletes through the audited SLA-configuration service."""
 
     show_full_result_count = False
@@ -66,19 +66,6 @@ class _AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
         return None
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(request.path)
 
 
 @admin.register(EscalationLevel)
@@ -169,32 +156,30 @@ class OnCallShiftAdmin(_AuditedAdmin):
         if not request.user.has_perm(IncidentPerm.ADD_SHIFT):
             raise PermissionDenied
         form = RotationForm(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
+        changelist = reverse("admin:incidents_oncallshift_changelist")
+
+        def generate(data: dict[str, Any]) -> list[OnCallShift]:
             order = request.POST.getlist("members")  # the order they were picked in
-            ordered = sorted(data["members"], key=lambda m: order.index(str(m.pk)))
-            try:
-                shifts = oncall_rotation_generate(
-                    level=data["level"].level,
-                    members=ordered,
-                    starts_at=data["starts_at"],
-                    weeks=data["weeks"],
-                    actor=cast(User, request.user),
-                )
-            except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, _("%(n)d weekly shifts.") % {"n": len(shifts)})
-                return HttpResponseRedirect(reverse("admin:incidents_oncallshift_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Generate a weekly on-call rotation"),
-            "form": form,
-            "change_url": reverse("admin:incidents_oncallshift_changelist"),
-            "incident": None,
-        }
-        return TemplateResponse(request, "admin/incidents/sla/rotation.html", context)
+            return oncall_rotation_generate(
+                level=data["level"].level,
+                members=sorted(data["members"], key=lambda m: order.index(str(m.pk))),
+                starts_at=data["starts_at"],
+                weeks=data["weeks"],
+                actor=cast(User, request.user),
+            )
+
+        return confirm_and_run(
+            self,
+            request,
+            run=generate,
+            success=lambda shifts: str(_("%(n)d weekly shifts.") % {"n": len(shifts)}),
+            done_url=changelist,
+            form=form,
+            title=_("Generate a weekly on-call rotation"),
+            cancel_url=changelist,
+            prompt=_("Existing shifts of the same member and start are kept. Please confirm."),
+            submit=_("Generate"),
+        )
 
 
 # Fixed vocabularies: a plain filter on these integer fields runs SELECT DISTINCT over the table.

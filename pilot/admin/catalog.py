@@ -6,20 +6,19 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.admin_actions import confirm_and_run
 from core.secret_admin import SigningSecretAdminMixin
 from pilot import selectors, services
 from pilot.admin.common import (
     ReasonForm,
-    confirm_page,
     per_request,
-    run_service,
     user_of,
 )
 from pilot.enums import CODE_ROLLBACK_STEPS, TemplateStatus
@@ -109,19 +108,16 @@ class FeatureFlagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not request.user.has_perm(PilotPerm.FLAG_OFF):
             raise PermissionDenied
         flag = get_object_or_404(FeatureFlag, pk=pk)
-        form = FlagOffForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            d = form.cleaned_data
-            call = lambda: services.pilot_flag_off(  # noqa: E731
-                actor=user_of(request), flag=flag.name, reason=d["reason"], incident=d["incident"]
-            )
-            if run_service(self, request, call, str(_("Flag %(f)s is off.") % {"f": flag.name})):
-                return HttpResponseRedirect(reverse("admin:pilot_featureflag_changelist"))
-        return confirm_page(
+        changelist = reverse("admin:pilot_featureflag_changelist")
+        return confirm_and_run(
             self,
             request,
+            run=lambda d: services.pilot_flag_off(actor=user_of(request), flag=flag.name, **d),
+            success=str(_("Flag %(f)s is off.") % {"f": flag.name}),
+            done_url=changelist,
+            form=FlagOffForm(request.POST or None),
             title=str(_("Switch flag %(f)s off") % {"f": flag.name}),
-            form=form,
+            cancel_url=changelist,
             summary=[(_("Flag"), flag.name), (_("Description"), flag.description)],
             submit=str(_("Yes, switch it off now")),
             danger=True,
@@ -180,26 +176,16 @@ class RollbackRecordAdmin(ReadOnlyAdmin):
         if not request.user.has_perm(PilotPerm.ADD_ROLLBACK):
             raise PermissionDenied
         form = CodeRollbackForm(request.POST or None, initial=request.GET.dict())  # ?incident=
-        if request.method == "POST" and form.is_valid():
-            d = form.cleaned_data
-            call = lambda: services.rollback_record_code(  # noqa: E731
-                actor=user_of(request),
-                from_commit=d["from_commit"],
-                to_commit=d["to_commit"],
-                reason=d["reason"],
-                what_reverted=d["what_reverted"],
-                impact_on_deals=d["impact_on_deals"],
-                incident=d["incident"],
-                verified_by=d["verified_by"],
-                steps_done=d["steps_done"],
-            )
-            if run_service(self, request, call, str(_("Code rollback recorded."))):
-                return HttpResponseRedirect(reverse("admin:pilot_rollbackrecord_changelist"))
-        return confirm_page(
+        changelist = reverse("admin:pilot_rollbackrecord_changelist")
+        return confirm_and_run(
             self,
             request,
-            title=str(_("Record a code rollback")),
+            run=lambda d: services.rollback_record_code(actor=user_of(request), **d),
+            success=str(_("Code rollback recorded.")),
+            done_url=changelist,
             form=form,
+            title=str(_("Record a code rollback")),
+            cancel_url=changelist,
             summary=[
                 (_("Runbook"), _("Code rollback: only if a config rollback is insufficient."))
             ],

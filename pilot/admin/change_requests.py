@@ -1,23 +1,23 @@
 """Change requests: file, approve (four eyes) and reject, with confirmation pages."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.admin_actions import confirm_and_run
 from pilot import selectors, services
 from pilot.admin.common import (
     ChangeRequestForm,
     RejectForm,
-    confirm_page,
-    run_service,
     user_of,
 )
 from pilot.enums import ChangeStatus
@@ -105,31 +105,28 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
         }
         return super().changelist_view(request, extra)
 
-    def _back(self) -> HttpResponseRedirect:
-        return HttpResponseRedirect(reverse("admin:pilot_changerequest_changelist"))
+    def _back_url(self) -> str:
+        return reverse("admin:pilot_changerequest_changelist")
 
     def request_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm(PilotPerm.ADD_CHANGE_REQUEST):
             raise PermissionDenied
         form = ChangeRequestForm(request.POST or None, initial=request.GET.dict())  # ?action=
-        if request.method == "POST" and form.is_valid():
-            d = form.cleaned_data
-            call = lambda: services.change_request_create(  # noqa: E731
+        return confirm_and_run(
+            self,
+            request,
+            run=lambda d: services.change_request_create(
                 actor=user_of(request),
                 action=d["action"],
                 params=d["params"] or {},
                 reason=d["reason"],
                 incident=d["incident"],
-            )
-            if run_service(
-                self, request, call, str(_("Change request filed; it awaits approval."))
-            ):
-                return self._back()
-        return confirm_page(
-            self,
-            request,
-            title=str(_("Request a pilot config change")),
+            ),
+            success=str(_("Change request filed; it awaits approval.")),
+            done_url=self._back_url(),
             form=form,
+            title=str(_("Request a pilot config change")),
+            cancel_url=self._back_url(),
             summary=[(_("Current config"), selectors.pilot_config_current().as_data())],
             submit=str(_("File the request")),
         )
@@ -144,42 +141,51 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
             (_("Current config"), selectors.pilot_config_current().as_data()),
         ]
 
-    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def _decide(
+        self,
+        request: HttpRequest,
+        pk: int,
+        *,
+        service: Callable[..., object],
+        verb: Any,
+        **page: Any,
+    ) -> HttpResponse:
+        """Approve and reject: the same permission, request, summary and way back; the form's
+        fields (the rejection's reason) go to the service."""
         if not request.user.has_perm(PilotPerm.APPROVE_CHANGE_REQUEST):
             raise PermissionDenied
         obj = get_object_or_404(selectors.change_request_list(), pk=pk)
-        if request.method == "POST":
-            call = lambda: services.change_request_approve(  # noqa: E731
-                change_request=obj, actor=user_of(request)
-            )
-            run_service(self, request, call, str(_("Approved and applied.")))
-            return self._back()
-        return confirm_page(
+        back = self._back_url()
+        return confirm_and_run(
             self,
             request,
-            title=str(_("Approve change request #%(id)d") % {"id": obj.pk}),
-            form=None,
+            run=lambda d: service(change_request=obj, actor=user_of(request), **d),
+            title=verb % {"id": obj.pk},
+            done_url=back,
+            cancel_url=back,
             summary=self._summary(obj),
+            **page,
+        )
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._decide(
+            request,
+            pk,
+            service=services.change_request_approve,
+            verb=_("Approve change request #%(id)d"),
+            success=str(_("Approved and applied.")),
+            error_url=self._back_url(),
             submit=str(_("Approve and apply now")),
             danger=True,
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if not request.user.has_perm(PilotPerm.APPROVE_CHANGE_REQUEST):
-            raise PermissionDenied
-        obj = get_object_or_404(selectors.change_request_list(), pk=pk)
-        form = RejectForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            call = lambda: services.change_request_reject(  # noqa: E731
-                change_request=obj, actor=user_of(request), reason=form.cleaned_data["reason"]
-            )
-            if run_service(self, request, call, str(_("Rejected."))):
-                return self._back()
-        return confirm_page(
-            self,
+        return self._decide(
             request,
-            title=str(_("Reject change request #%(id)d") % {"id": obj.pk}),
-            form=form,
-            summary=self._summary(obj),
+            pk,
+            service=services.change_request_reject,
+            verb=_("Reject change request #%(id)d"),
+            success=str(_("Rejected.")),
+            form=RejectForm(request.POST or None),
             submit=str(_("Reject")),
         )

@@ -4,13 +4,10 @@ import threading
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError
 from pilot import selectors
 from pilot.enums import ChangeAction, TemplateStatus
 from pilot.models import (
@@ -61,42 +58,3 @@ class RejectForm(forms.Form):
 def user_of(request: HttpRequest) -> User:
     """The admin only serves logged-in staff (``admin_site.admin_view``)."""
     return cast(User, request.user)
-
-
-def confirm_page(
-    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
-    request: HttpRequest,
-    *,
-    title: str,
-    form: forms.Form | None,
-    summary: list[tuple[Any, Any]],
-    submit: str,
-    danger: bool = False,
-    changes: Any = None,
-) -> TemplateResponse:
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": title,
-        "form": form,
-        "summary": summary,
-        "submit": submit,
-        "danger": danger,
-        "changes": changes,
-    }
-    return TemplateResponse(request, "pilot/admin/confirm.html", context)
-
-
-def run_service(
-    model_admin: admin.ModelAdmin,  # type: ignore[type-arg]
-    request: HttpRequest,
-    call: Any,
-    success: str,
-) -> bool:
-    try:
-        call()
-    except DomainError as exc:
-        model_admin.message_user(request, exc.message, messages.ERROR)
-        return False
-    model_admin.message_user(request, success, messages.SUCCESS)
-    return True

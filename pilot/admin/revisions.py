@@ -4,19 +4,18 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
+from core.admin_actions import confirm_and_run
 from pilot import selectors, services
 from pilot.admin.common import (
     ReasonForm,
     RevertForm,
-    confirm_page,
-    run_service,
     user_of,
 )
 from pilot.models import (
@@ -135,18 +134,24 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
         if not request.user.has_perm(perm):
             raise PermissionDenied
         form = form_class(request.POST or None, initial=request.GET.dict())  # ?incident=N
-        if request.method == "POST" and form.is_valid():
-            done = run_service(self, request, lambda: call(form.cleaned_data), success)
-            if done:
-                return HttpResponseRedirect(reverse("admin:pilot_configrevision_changelist"))
         current = selectors.pilot_config_current()
-        summary = [
-            (_("Current state"), current.state),
-            (_("Template version"), current.template_version),
-            (_("Revision"), f"r{current.revision}"),
-        ]
-        return confirm_page(
-            self, request, title=title, form=form, summary=summary, submit=submit, danger=True
+        changelist = reverse("admin:pilot_configrevision_changelist")
+        return confirm_and_run(
+            self,
+            request,
+            run=call,
+            success=success,
+            done_url=changelist,
+            form=form,
+            title=title,
+            cancel_url=changelist,
+            summary=[
+                (_("Current state"), current.state),
+                (_("Template version"), current.template_version),
+                (_("Revision"), f"r{current.revision}"),
+            ],
+            submit=submit,
+            danger=True,
         )
 
     def kill_switch_view(self, request: HttpRequest) -> HttpResponse:
@@ -156,9 +161,7 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
             form_class=ReasonForm,
             title=str(_("Disable the pilot (kill switch)")),
             submit=str(_("Yes, disable new pilot deals now")),
-            call=lambda d: services.pilot_disable(
-                actor=user_of(request), reason=d["reason"], incident=d["incident"]
-            ),
+            call=lambda d: services.pilot_disable(actor=user_of(request), **d),
             success=str(_("The pilot is disabled.")),
         )
 
@@ -169,9 +172,7 @@ class ConfigRevisionAdmin(ReadOnlyAdmin):
             form_class=ReasonForm,
             title=str(_("Pause the pilot")),
             submit=str(_("Yes, pause the pilot")),
-            call=lambda d: services.pilot_pause(
-                actor=user_of(request), reason=d["reason"], incident=d["incident"]
-            ),
+            call=lambda d: services.pilot_pause(actor=user_of(request), **d),
             success=str(_("The pilot is paused.")),
         )
 
