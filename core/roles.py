@@ -83,7 +83,7 @@ ROLES: dict[Role, RoleInfo] = {
 }
 
 # Each app's grants, in its own section: {role: permissions that role gets, beyond inheritance}.
-# --- incidents (issue 3, 4) ---
+# --- incidents ---
 INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
     Role.OPERATOR: frozenset(
         {
@@ -100,7 +100,7 @@ INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
     Role.COORDINATOR: frozenset(
         {
             "incidents.close_incident",
-            # SLA clock (issue 4): who is on the roster and on call, company days off.
+            # SLA clock: who is on the roster and on call, company days off.
             "incidents.add_rostermember",
             "incidents.change_rostermember",
             "incidents.delete_rostermember",
@@ -116,7 +116,7 @@ INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
         {
             "incidents.change_severitypolicy",
             "incidents.change_playbook",
-            # SLA clock (issue 4): the escalation policy and the webhook endpoints (secrets).
+            # SLA clock: the escalation policy and the webhook endpoints (secrets).
             "incidents.change_escalationlevel",
             "incidents.add_escalationrule",
             "incidents.change_escalationrule",
@@ -160,7 +160,7 @@ PILOT_GRANTS: dict[Role, frozenset[str]] = {
     Role.AUDITOR: frozenset({"pilot.read_config"}),
     Role.API_CLIENT: frozenset({"pilot.read_config"}),
 }
-# --- ledger_audit (issue 6) ---
+# --- ledger_audit ---
 # Only the platform's machine account pushes the feed; people request, download and review.
 LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {
     Role.OPERATOR: frozenset(
@@ -173,7 +173,7 @@ LEDGER_AUDIT_GRANTS: dict[Role, frozenset[str]] = {
     Role.AUDITOR: frozenset({"ledger_audit.download_timelineexport"}),
     Role.API_CLIENT: frozenset({"ledger_audit.push_feed"}),
 }
-# --- console (issue 7) ---
+# --- console ---
 # The Go/No-Go report: those who decide on the pilot's continuation, and the Auditor.
 CONSOLE_GRANTS: dict[Role, frozenset[str]] = {
     Role.COORDINATOR: frozenset({"console.view_go_no_go"}),

@@ -21,7 +21,7 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "core.admin_site.ConsoleAdminConfig",  # django.contrib.admin, app list cached (issue 8)
+    "core.admin_site.ConsoleAdminConfig",  # django.contrib.admin, app list cached
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "incidents",
     "pilot",
     "ledger_audit",
-    "console",  # operator console: dashboard, reports (issue 7)
-    "axes",  # login throttling and lockout (issue 9)
+    "console",  # operator console: dashboard, reports
+    "axes",  # login throttling and lockout
 ]
 
 MIDDLEWARE = [
@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     "core.middleware.NulRefusingMiddleware",
-    "pilot.middleware.ConfigReadMiddleware",  # the platform's hot path (issue 8): see there
+    "pilot.middleware.ConfigReadMiddleware",  # the platform's hot path: see there
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its response (issue 9)
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its response
 ]
 # Axes first: it refuses a locked-out username+address before the password is even checked.
 AUTHENTICATION_BACKENDS = [
@@ -85,7 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "pilot.context_processors.pilot_banner",  # pilot (issue 5)
+                "pilot.context_processors.pilot_banner",  # pilot
             ],
         },
     },
@@ -255,7 +255,7 @@ LOGGING: dict[str, Any] = {
 # Demo users and the demo pilot are created only where this is true (never in production).
 DEMO_DATA_ALLOWED = True
 
-# --- incidents (issues 3, 4) ----------------------------------------------------------------
+# --- incidents ----------------------------------------------------------------
 # OpenAPI: the incident enums keep stable names (other apps also have "status" fields).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
@@ -263,7 +263,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "IncidentSeverityEnum": "incidents.enums.Severity",
     "IncidentCategoryEnum": "incidents.enums.Category",
 }
-# The SLA clock (issue 4). Business calendar for SEV2 (business hours) and SEV3 (next business
+# The SLA clock. Business calendar for SEV2 (business hours) and SEV3 (next business
 # day): zone, working days (Monday = 0, "0-4" = Mon-Fri), hours, public holidays by country
 # (``holidays`` package; empty: none) — extra days off are edited in the admin.
 SLA_TIME_ZONE = env.str("SLA_TIME_ZONE", default="UTC")
@@ -294,7 +294,7 @@ CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
     "options": {"expires": float(SLA_SWEEP_SECONDS)},
 }
 
-# --- pilot (issue 5) ------------------------------------------------------------------------
+# --- pilot ------------------------------------------------------------------------
 # Seconds a cached copy of the pilot config may live (writers refresh it on every change; the
 # TTL only bounds staleness after a refresh lost to a cache outage).
 PILOT_CONFIG_CACHE_TTL = env.int("PILOT_CONFIG_CACHE_TTL", default=60)
@@ -303,7 +303,7 @@ CELERY_BEAT_SCHEDULE["pilot-sweep-webhook-deliveries"] = {
     "schedule": 60.0,
 }
 
-# --- ledger_audit (issue 6) -----------------------------------------------------------------
+# --- ledger_audit -----------------------------------------------------------------
 # Detector thresholds (seconds unless named otherwise).
 LEDGER_AUDIT_TIMER_MISSING_GRACE_SECONDS = env.int(
     "LEDGER_AUDIT_TIMER_MISSING_GRACE_SECONDS", default=300
@@ -352,7 +352,7 @@ CELERY_BEAT_SCHEDULE["ledger-audit-full-scan"] = {
     "schedule": env.float("LEDGER_AUDIT_FULL_SCAN_SECONDS", default=300.0),
 }
 
-# --- security (issue 9) ---------------------------------------------------------------------
+# --- security ---------------------------------------------------------------------
 # Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures for one username from
 # one address, that pair is locked out for AXES_COOLOFF_MINUTES (answer 429); a success resets it.
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
@@ -383,7 +383,7 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.SafeJSONParser"]
 # representation is chosen by the Accept header (and the incident log's ``.md`` path) only.
 REST_FRAMEWORK["URL_FORMAT_OVERRIDE"] = None
 
-# --- console (issue 7) ----------------------------------------------------------------------
+# --- console ----------------------------------------------------------------------
 # Go/No-Go: below this share of incidents acknowledged by their response deadline the report
 # recommends NO_GO (so does any open SEV0/SEV1). Default period: the last N days.
 GO_NO_GO_MIN_COMPLIANCE = env.float("GO_NO_GO_MIN_COMPLIANCE", default=0.9)
