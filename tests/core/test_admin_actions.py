@@ -1,6 +1,8 @@
 """The one confirmation-page pattern and the one DomainError → admin message rule
 (core/admin_actions.py), seen through pages of three apps."""
 
+from typing import Any
+
 import pytest
 from django.contrib import messages
 from django.contrib.admin import AdminSite
@@ -71,7 +73,7 @@ def test_a_refused_change_form_save_is_a_message_not_a_500(admin_user):
     policy = SeverityPolicy.objects.get(severity="SEV2")
     model_admin = RefusingPolicyAdmin(SeverityPolicy, AdminSite(name="refusing"))
     path = f"/admin/incidents/severitypolicy/{policy.pk}/change/"
-    request = RequestFactory().post(path, {"name": "Renamed"})
+    request: Any = RequestFactory().post(path, {"name": "Renamed"})
     request.user = admin_user
     request._dont_enforce_csrf_checks = True
     request._messages = CookieStorage(request)
