@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
-from core.admin_actions import confirm_and_run
+from core.admin_actions import DomainErrorMessageAdmin, confirm_and_run
 from core.secret_admin import SigningSecretAdminMixin
 from pilot import selectors, services
 from pilot.admin.common import (
@@ -30,12 +30,26 @@ from pilot.models import (
     WebhookSubscription,
 )
 from pilot.permissions import PilotPerm
+from pilot.services.catalog import (
+    FEATURE_FLAG_FIELDS,
+    TEMPLATE_VERSION_FIELDS,
+    WEBHOOK_SUBSCRIPTION_FIELDS,
+)
 
 # --- template versions and flags ------------------------------------------------------------
 
 
+def _changes(form: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: form.cleaned_data[n] for n in names if n in form.changed_data}
+
+
+class _SavedByServices(DomainErrorMessageAdmin):
+    """Catalog rows are written by pilot.services (permission, validation, the rule, the audit
+    event); ``save_model``/``delete_model`` only call them, and a refusal is shown, never a 500."""
+
+
 @admin.register(TemplateVersion)
-class TemplateVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TemplateVersionAdmin(_SavedByServices):
     list_display = ("label", "sequence", "status", "open_deals", "is_current", "description")
     list_filter = ("status",)
     show_full_result_count = False
@@ -43,9 +57,28 @@ class TemplateVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ()
-        if obj.status == TemplateStatus.DRAFT:
+        if not services.template_version_frozen(obj):
             return ("label", "sequence")
         return ("label", "sequence", "body")  # the body of a version in use never changes
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            services.template_version_update(
+                actor=user_of(request),
+                version=obj,
+                changes=_changes(form, TEMPLATE_VERSION_FIELDS),
+            )
+            return
+        d = form.cleaned_data
+        created = services.template_version_create(
+            actor=user_of(request),
+            label=d["label"],
+            sequence=d["sequence"],
+            description=d.get("description", ""),
+            body=d.get("body"),
+            status=d.get("status", TemplateStatus.DRAFT),
+        )
+        obj.pk = created.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -70,13 +103,25 @@ class FlagOffForm(ReasonForm):
 
 
 @admin.register(FeatureFlag)
-class FeatureFlagAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FeatureFlagAdmin(_SavedByServices):
     list_display = ("name", "value", "description", "switch_off")
     search_fields = ("name",)
     show_full_result_count = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ("name",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            services.feature_flag_update(
+                actor=user_of(request), flag=obj, changes=_changes(form, FEATURE_FLAG_FIELDS)
+            )
+            return
+        d = form.cleaned_data
+        created = services.feature_flag_create(
+            actor=user_of(request), name=d["name"], description=d.get("description", "")
+        )
+        obj.pk = created.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -212,11 +257,29 @@ class CodeRollbackForm(ReasonForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(SigningSecretAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class WebhookSubscriptionAdmin(SigningSecretAdminMixin, _SavedByServices):
     fields = ("url", "secret", "active", "description")
     list_display = ("url", "active", "description", "created_at")
     list_filter = ("active",)
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The form already settled the secret (typed, kept or generated): pass what it holds.
+        values = {n: getattr(obj, n) for n in WEBHOOK_SUBSCRIPTION_FIELDS}
+        if change:
+            services.webhook_subscription_update(
+                actor=user_of(request), subscription=obj, changes=values
+            )
+            return
+        created = services.webhook_subscription_create(actor=user_of(request), **values)
+        obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.webhook_subscription_delete(actor=user_of(request), subscription=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for subscription in queryset:
+            services.webhook_subscription_delete(actor=user_of(request), subscription=subscription)
 
 
 @admin.register(WebhookDelivery)

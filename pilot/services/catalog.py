@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from core.audit import AuditEventType, Deleted, record
+from core.delivery import address_problem
 from core.errors import Conflict, DomainError
 from core.services import require_perm
 from pilot.enums import TemplateStatus
@@ -74,6 +75,13 @@ def _apply(
             after[name] = _shown(name, value)
             setattr(obj, name, value)
     return before, after, list(after)
+
+
+def _require_address(url: str) -> None:
+    """The sender's address policy, applied when the URL is saved as well as before sending."""
+    problem = address_problem(url)
+    if problem:
+        raise DomainError(problem, fields={"url": [problem]})
 
 
 def _snapshot(obj: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -222,6 +230,7 @@ def webhook_subscription_create(
     description: str = "",
 ) -> WebhookSubscription:
     require_perm(actor, PilotPerm.ADD_WEBHOOK, _("You may not add webhook subscriptions."))
+    _require_address(url)
     subscription = WebhookSubscription(
         url=url, secret=secret, active=active, description=description
     )
@@ -248,6 +257,8 @@ def webhook_subscription_update(
     require_perm(actor, PilotPerm.CHANGE_WEBHOOK, _("You may not change webhook subscriptions."))
     locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     before, after, changed = _apply(locked, changes, WEBHOOK_SUBSCRIPTION_FIELDS)
+    if "url" in changed:
+        _require_address(locked.url)
     if not changed:
         return locked
     _validated(locked)

@@ -1,7 +1,17 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from django.utils import timezone
 
-from pilot.models import RollbackRecord
-from pilot.services import change_request_approve, change_request_create
+from core.errors import Conflict, NotAllowed
+from core.models import AuditEvent
+from pilot.models import FeatureFlag, RollbackRecord, TemplateVersion, WebhookSubscription
+from pilot.services import (
+    change_request_approve,
+    change_request_create,
+    template_version_create,
+    template_version_update,
+)
 
 CONFIG = "/api/v1/pilot/config/"
 
@@ -118,3 +128,153 @@ def test_revision_history_and_diff(seeded, engineer, coordinator, operator, clie
         {"field": "template_version", "before": "v1", "after": "v2"},
     ]
     assert client.get("/api/v1/pilot/revisions/9/").status_code == 404
+
+
+# --- a version in use never changes its body -------------------------------------------------
+
+
+def _body(label: str) -> dict:
+    return TemplateVersion.objects.get(label=label).body
+
+
+def test_the_body_of_a_version_in_use_is_refused_by_the_service(seeded, engineer) -> None:
+    v1 = TemplateVersion.objects.get(label="v1")  # active, and r1 runs on it
+    before = dict(v1.body)
+    with pytest.raises(Conflict) as refused:
+        template_version_update(
+            actor=engineer, version=v1, changes={"body": {"inspection_days": 1}}
+        )
+    assert refused.value.code == "template_in_use"
+    assert _body("v1") == before
+    assert not AuditEvent.objects.filter(action="pilot.template_version.update").exists()
+
+
+def test_active_then_draft_then_edit_is_refused(seeded, engineer) -> None:
+    v2 = TemplateVersion.objects.get(label="v2")  # active, never named by a revision
+    with pytest.raises(Conflict, match="never goes back to draft"):
+        template_version_update(actor=engineer, version=v2, changes={"status": "draft"})
+    with pytest.raises(Conflict, match="in use"):
+        template_version_update(actor=engineer, version=v2, changes={"body": {"x": 1}})
+    assert TemplateVersion.objects.get(label="v2").status == "active"
+
+
+def test_a_retired_version_once_used_stays_frozen(seeded, engineer, coordinator) -> None:
+    request = change_request_create(
+        actor=engineer, action="set_template_version", params={"version": "v2"}, reason="v2"
+    )
+    change_request_approve(change_request=request, actor=coordinator)
+    v1 = TemplateVersion.objects.get(label="v1")
+    template_version_update(actor=engineer, version=v1, changes={"status": "retired"})
+    with pytest.raises(Conflict, match="in use"):
+        template_version_update(actor=engineer, version=v1, changes={"body": {"x": 1}})
+
+
+def test_a_draft_body_changes_through_the_service_and_is_audited(seeded, engineer, operator):
+    v3 = template_version_create(actor=engineer, label="v3", sequence=3, body={"a": 1})
+    with pytest.raises(NotAllowed):
+        template_version_update(actor=operator, version=v3, changes={"body": {"a": 2}})
+    template_version_update(
+        actor=engineer, version=v3, changes={"body": {"a": 2}}, reason="longer window"
+    )
+    assert _body("v3") == {"a": 2}
+    event = AuditEvent.objects.get(action="pilot.template_version.update")
+    assert (event.actor, event.reason) == (engineer, "longer window")
+    assert event.data["before"] == {"body": {"a": 1}}
+    assert event.data["after"] == {"body": {"a": 2}}
+    template_version_update(actor=engineer, version=v3, changes={"status": "active"})
+    with pytest.raises(Conflict, match="in use"):
+        template_version_update(actor=engineer, version=v3, changes={"body": {"a": 3}})
+
+
+def _sql(statement: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def test_postgresql_refuses_an_update_of_the_body_of_a_used_version(seeded, engineer) -> None:
+    assert connection.vendor == "postgresql"
+    v1 = TemplateVersion.objects.get(label="v1")
+    for statement in (
+        """UPDATE pilot_templateversion SET body = '{"inspection_days": 1}'::jsonb WHERE id = %s""",
+        "UPDATE pilot_templateversion SET label = 'v1-bis' WHERE id = %s",
+        "UPDATE pilot_templateversion SET status = 'draft' WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="is in use"), transaction.atomic():
+            _sql(statement, [v1.pk])
+    # The rest of the row, and the body of a draft nobody used, stay editable.
+    assert _sql("UPDATE pilot_templateversion SET description = 'd' WHERE id = %s", [v1.pk]) == 1
+    v3 = template_version_create(actor=engineer, label="v3", sequence=3)
+    sql = """UPDATE pilot_templateversion SET body = '{"a": 1}'::jsonb WHERE id = %s"""
+    assert _sql(sql, [v3.pk]) == 1
+    assert _body("v3") == {"a": 1}
+
+
+# --- the admin saves through the services ----------------------------------------------------
+
+
+def _admin(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_sending_a_used_version_back_to_draft_is_a_message_not_a_500(seeded, engineer):
+    v1 = TemplateVersion.objects.get(label="v1")
+    url = f"/admin/pilot/templateversion/{v1.pk}/change/"
+    response = _admin(engineer).post(url, {"description": "x", "status": "draft"}, follow=True)
+    assert response.status_code == 200
+    assert "never goes back to draft" in response.content.decode()
+    v1.refresh_from_db()
+    assert (v1.status, v1.description) == ("active", "Initial escrow deal template.")
+
+
+def test_admin_add_and_change_write_audit_events(seeded, engineer, owner) -> None:
+    client = _admin(engineer)
+    response = client.post(
+        "/admin/pilot/templateversion/add/",
+        {"label": "v3", "sequence": "3", "description": "", "body": '{"a": 1}', "status": "draft"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    v3 = TemplateVersion.objects.get(label="v3")
+    assert AuditEvent.objects.filter(
+        action="pilot.template_version.create", target_id=str(v3.pk), actor=engineer
+    ).exists()
+    flag = FeatureFlag.objects.get(name="hotfix_timer_display")
+    response = client.post(
+        f"/admin/pilot/featureflag/{flag.pk}/change/", {"description": "Timer fix v2."}
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="pilot.feature_flag.update")
+    assert event.data["after"] == {"description": "Timer fix v2."}
+
+    owner_client = _admin(owner)
+    response = owner_client.post(
+        "/admin/pilot/webhooksubscription/add/",
+        {"url": "https://hooks.example.com/pilot", "secret": "s3cret-value", "active": "on"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    subscription = WebhookSubscription.objects.get()
+    created = AuditEvent.objects.get(action="pilot.webhook_subscription.create")
+    assert created.data["after"]["secret"] == "***"
+    response = owner_client.post(
+        f"/admin/pilot/webhooksubscription/{subscription.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not WebhookSubscription.objects.exists()
+    assert AuditEvent.objects.filter(
+        action="pilot.webhook_subscription.delete", target_id=str(subscription.pk), actor=owner
+    ).exists()
+
+
+def test_a_subscription_url_is_checked_by_the_address_policy_when_saved(owner) -> None:
+    from core.errors import DomainError
+    from pilot.services import webhook_subscription_create
+
+    with pytest.raises(DomainError) as refused:
+        webhook_subscription_create(
+            actor=owner, url="https://user:pw@hooks.example.com/", secret="s"
+        )
+    assert "url" in (refused.value.fields or {})
+    assert not WebhookSubscription.objects.exists()
+    assert not AuditEvent.objects.filter(action="pilot.webhook_subscription.create").exists()
