@@ -1,12 +1,18 @@
-"""Hostile and bad input: clear 4xx, never a 500, never half a batch; text stored verbatim and
-rendered escaped in the admin."""
+"""Hostile and bad input: a clear 4xx, never a 500, never half a batch; a good batch stores exactly
+its rows; text is stored verbatim and rendered escaped in the admin.
 
-import json
+Every figure a test prints is counted from what it sent and what came back."""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -15,13 +21,23 @@ from rest_framework.test import APIClient
 
 from core.roles import Role
 from incidents.models import Incident
-from ledger_audit.models import Deal, DealEvent, Dispute, LedgerEntry, Timer
+from ledger_audit.enums import DisputeStatus, EntryKind, TimerStatus
+from ledger_audit.models import (
+    ID_LENGTH,
+    Deal,
+    DealEvent,
+    DetectionWork,
+    Dispute,
+    LedgerEntry,
+    Timer,
+)
 from tests.conftest import ClientFor, MakeMember
 from tests.reliability.conftest import report
 
 pytestmark = pytest.mark.django_db
 
 FEEDS = ("deals", "ledger-entries", "timers", "disputes")
+FEED_TABLES = (Deal, DealEvent, LedgerEntry, Timer, Dispute, DetectionWork)
 
 
 @pytest.fixture
@@ -29,7 +45,7 @@ def feed(make_member: MakeMember, client_for: ClientFor) -> APIClient:
     return client_for(make_member(Role.API_CLIENT))
 
 
-def _raw(client: APIClient, path: str, body: bytes, **extra: Any):
+def _raw(client: APIClient, path: str, body: bytes, **extra: Any) -> Any:
     return client.generic(
         "POST",
         path,
@@ -39,56 +55,160 @@ def _raw(client: APIClient, path: str, body: bytes, **extra: Any):
     )
 
 
-def _is_json_error(response, status: int) -> None:
-    assert response.status_code == status, response.content[:300]
-    assert response["Content-Type"].startswith("application/json")
-    assert "code" in response.json()["error"]
+def _feed_state() -> tuple[tuple[int, str], ...]:
+    """Row count and a digest of every row of the feed's tables (and of the detection outbox): an
+    update in place changes it as surely as an insert."""
+    state = []
+    with connection.cursor() as cursor:
+        for model in FEED_TABLES:
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"  # noqa: S608 - table name from model metadata
+                f" FROM {table} t"
+            )
+            count, digest = cursor.fetchone()
+            state.append((count, digest))
+    return tuple(state)
+
+
+def _error(response: Any) -> dict[str, Any]:
+    """The JSON error of a refused request ({} when it is not one)."""
+    if not response["Content-Type"].startswith("application/json"):
+        return {}
+    body = response.json()
+    return body.get("error", {}) if isinstance(body, dict) else {}
+
+
+# --- hostile bodies -------------------------------------------------------------------------
+
+
+def _deal(deal_id: str = "D-1") -> dict[str, str]:
+    return {"deal_id": deal_id, "state": "FUNDED", "occurred_at": "2026-01-01T00:00:00Z"}
+
+
+_EVENT = b'"state": "FUNDED", "occurred_at": "2026-01-01T00:00:00Z"'
+# (name, body, status, error code): each sent to /api/v1/feed/deals/ as raw bytes.
+HOSTILE_BODIES: list[tuple[str, bytes, int, str]] = [
+    (
+        "over DATA_UPLOAD_MAX_MEMORY_SIZE",
+        b'["' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"]',
+        413,
+        "request_too_large",
+    ),
+    ("nested 10,000 deep", b"[" * 10_000 + b"]" * 10_000, 400, "malformed_request"),
+    ("invalid UTF-8", b'[{"deal_id": "\xff\xfe", ' + _EVENT + b"}]", 400, "malformed_request"),
+    ("Latin-1", '[{"deal_id": "caf\u00e9"}]'.encode("latin-1"), 400, "malformed_request"),
+    ("BOM then invalid UTF-8", b"\xef\xbb\xbf\xc3\x28", 400, "malformed_request"),
+    ("truncated", b'[{"deal_id": "D-1"', 400, "malformed_request"),
+    ("NaN", b'[{"deal_id": NaN}]', 400, "malformed_request"),
+    ("Infinity", b'[{"deal_id": Infinity}]', 400, "malformed_request"),
+    ("NUL in a string", b'[{"deal_id": "a\\u0000b", ' + _EVENT + b"}]", 400, "malformed_request"),
+    ("lone surrogate", b'[{"deal_id": "a\\ud800b", ' + _EVENT + b"}]", 400, "malformed_request"),
+    ("empty", b"", 400, "invalid"),
+    ("null", b"null", 400, "invalid"),
+    ("a string", b'"items"', 400, "invalid"),
+    ("items not a list", b'{"items": {"no": "list"}}', 400, "invalid"),
+    ("numbers, not objects", b"[1, 2, 3]", 400, "invalid"),
+    (
+        "5,001 items",
+        ("[" + ",".join(['{"deal_id": "D-1", "state": "FUNDED"}'] * 5001) + "]").encode(),
+        413,
+        "batch_too_large",
+    ),
+]
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["plain", "idempotency-key"])
 def test_hostile_bodies_are_clear_4xx(feed: APIClient, with_key: bool) -> None:
-    extra = {"HTTP_IDEMPOTENCY_KEY": "hostile"} if with_key else {}
-    oversized = b'["' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"]'
-    _is_json_error(_raw(feed, "/api/v1/feed/deals/", oversized, **extra), 413)
-    deep = b"[" * 10_000 + b"]" * 10_000
-    _is_json_error(
-        _raw(
-            feed,
-            "/api/v1/feed/deals/",
-            deep,
-            **dict(extra, HTTP_IDEMPOTENCY_KEY="d") if with_key else {},
-        ),
-        400,
-    )
-    huge = [
-        {"deal_id": f"D-{i}", "state": "FUNDED", "occurred_at": "2026-01-01T00:00:00Z"}
-        for i in range(5001)
-    ]
-    _is_json_error(feed.post("/api/v1/feed/deals/", huge, format="json"), 413)
-    for bad in (
-        b'[{"deal_id": "\xff\xfe", "state": "FUNDED", "occurred_at": "2026-01-01T00:00:00Z"}]',
-        '[{"deal_id": "caf\u00e9"}]'.encode("latin-1"),
-        b"\xef\xbb\xbf\xc3\x28",
-        b"",
-        b"null",
-        b'{"items": {"no": "list"}}',
-        b"[1, 2, 3]",
-        b'[{"deal_id": NaN}]',
-    ):
-        response = _raw(feed, "/api/v1/feed/deals/", bad)
-        assert 400 <= response.status_code < 500, (bad, response.status_code)
-        assert response["Content-Type"].startswith("application/json")
-    # An oversized form on an admin page is refused (CSRF cannot read it: 403), never a 500.
+    before = _feed_state()
+    statuses: Counter[int] = Counter()
+    wrong: list[str] = []
+    for name, body, status, code in HOSTILE_BODIES:
+        extra = {"HTTP_IDEMPOTENCY_KEY": f"hostile {name}"} if with_key else {}
+        response = _raw(feed, "/api/v1/feed/deals/", body, **extra)
+        statuses[response.status_code] += 1
+        error = _error(response)
+        got = (response.status_code, error.get("code"), bool(error.get("message")))
+        if got != (status, code, True):
+            wrong.append(f"{name}: {got}, expected ({status}, {code!r}, message)")
+    # An oversized form on an admin page: CSRF cannot read the body, so it refuses with 403.
     admin = Client(enforce_csrf_checks=True)
     form = b"username=a&password=" + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     response = admin.generic(
         "POST", "/admin/login/", form, content_type="application/x-www-form-urlencoded"
     )
-    assert response.status_code in (403, 413)
-    assert Deal.objects.count() == 0
-    assert DealEvent.objects.count() == 0
-    report("hostile_bodies", cases=12, server_errors=0, rows_stored=0)
+    statuses[response.status_code] += 1
+    if response.status_code != 403:
+        wrong.append(f"oversized admin form: {response.status_code}, expected 403")
+    after = _feed_state()
+    report(
+        "hostile_bodies",
+        idempotency_key=with_key,
+        cases=sum(statuses.values()),
+        as_expected=sum(statuses.values()) - len(wrong),
+        server_errors=sum(n for s, n in statuses.items() if s >= 500),
+        rows_stored=sum(a[0] - b[0] for a, b in zip(after, before, strict=True)),
+    )
+    assert not wrong, "\n".join(wrong)
+    assert after == before
 
+
+_ENTRY = {
+    "entry_id": "E-1",
+    "deal_id": "D-1",
+    "idempotency_key": "k-1",
+    "kind": "hold",
+    "amount": "10.00",
+    "currency": "EUR",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+_DISPUTE = {
+    "dispute_id": "X-1",
+    "deal_id": "D-1",
+    "opened_at": "9999-12-31T00:00:00Z",
+    "ttl_seconds": 10**9,
+    "status": "open",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/feed/ledger-entries/", [{**_ENTRY, "amount": "1e999999999"}]),
+        ("post", "/api/v1/feed/disputes/", [_DISPUTE]),
+        ("get", "/api/v1/pilot/change-requests/?status=%00", None),
+        ("get", "/api/v1/incidents/log.md?from=9999-12-30&to=9999-12-31", None),
+        ("get", "/api/v1/reports/sla/?from=9999-12-30&to=9999-12-31", None),
+        ("get", "/api/v1/incidents/log.md?from=0001-01-01&to=0001-01-02", None),
+        ("get", "/api/v1/reports/sla/?from=0001-01-01&to=0001-01-02", None),
+        ("get", "/api/v1/reports/go-no-go/?from=0001-01-01&to=0001-01-02", None),
+        ("get", "/api/v1/reports/go-no-go/?from=9999-12-30&to=9999-12-31", None),
+        ("get", "/api/v1/incidents/?offset=99999999999999999999", None),
+        ("get", "/api/v1/incidents/?status=%00", None),
+    ],
+)
+def test_hostile_edges_answer_a_page_or_a_clear_400(
+    make_member: MakeMember, client_for: ClientFor, method: str, path: str, body: Any
+) -> None:
+    """Each of these may answer with its page (an empty period is a period) or a 400 that says
+    what is wrong; never a 500, and a refused feed batch stores nothing."""
+    role = Role.API_CLIENT if path.startswith("/api/v1/feed/") else Role.OWNER
+    client = client_for(make_member(role))
+    client.raise_request_exception = False
+    before = _feed_state()
+    response = getattr(client, method)(path, body, format="json") if body else client.get(path)
+    error = _error(response)
+    report("hostile_edge", path=path, status=response.status_code, code=error.get("code"))
+    assert response.status_code in (200, 400), response.content[:300]
+    if body is not None:  # a feed batch: an amount or a date out of range is refused
+        assert response.status_code == 400, response.content[:300]
+    if response.status_code == 400:
+        assert error["code"] in ("invalid", "invalid_character")
+        assert error["message"]
+        assert _feed_state() == before
+
+
+# --- text that looks like SQL or HTML --------------------------------------------------------
 
 SQL_HTML = "<script>alert('x')</script>'; DROP TABLE incidents_incident; -- \"&<b>"
 
@@ -113,40 +233,370 @@ def test_sql_and_html_are_stored_verbatim_and_rendered_escaped(
     incident = Incident.objects.get()
     assert incident.title == SQL_HTML[:200]
     assert incident.description == SQL_HTML
+    assert incident.impact == SQL_HTML
     browser = Client()
     browser.force_login(make_member(Role.OWNER))
+    pages = 0
     for url in ("/admin/incidents/incident/", f"/admin/incidents/incident/{incident.pk}/change/"):
         page = browser.get(url)
         assert page.status_code == 200
         html = page.content.decode()
         assert "<script>alert(" not in html, url
         assert "&lt;script&gt;alert(" in html, url
+        pages += 1
     # The feed keeps SQL text verbatim too.
     feed = client_for(make_member(Role.API_CLIENT))
     response = feed.post(
         "/api/v1/feed/ledger-entries/",
         [
             {
+                **_ENTRY,
                 "entry_id": "E-'; DELETE FROM ledger_audit_ledgerentry; --",
                 "deal_id": "D-<b>1</b>",
                 "idempotency_key": "k' OR '1'='1",
-                "kind": "hold",
-                "amount": "10.00",
-                "currency": "EUR",
-                "created_at": "2026-01-01T00:00:00Z",
             }
         ],
         format="json",
     )
     assert response.status_code == 200, response.content
+    assert response.json() == {"stored": 1, "unchanged": 0}
     entry = LedgerEntry.objects.get()
+    assert entry.entry_id == "E-'; DELETE FROM ledger_audit_ledgerentry; --"
     assert entry.idempotency_key == "k' OR '1'='1"
+    assert entry.deal_id == "D-<b>1</b>"
     page = browser.get("/admin/ledger_audit/ledgerentry/")
     assert page.status_code == 200
-    assert "D-<b>1</b>" not in page.content.decode()
+    html = page.content.decode()
+    assert "D-<b>1</b>" not in html
+    assert "D-&lt;b&gt;1&lt;/b&gt;" in html
+    pages += 1
+    report("sql_html_verbatim", fields=4, pages=pages)
 
 
-# --- property tests: random and malformed batches ------------------------------------------
+# --- one bad item ----------------------------------------------------------------------------
+
+
+def test_a_batch_with_one_bad_item_stores_nothing(feed: APIClient) -> None:
+    good = {**_ENTRY, "entry_id": "E-2", "idempotency_key": "k-2"}
+    for position, (bad, field_name) in enumerate(
+        [({**_ENTRY, "amount": "ten"}, "amount"), ({**_ENTRY, "kind": 7}, "kind")]
+    ):
+        batch = [good, bad] if position == 0 else [bad, good]
+        response = feed.post("/api/v1/feed/ledger-entries/", batch, format="json")
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert error["code"] == "invalid"
+        assert error["message"] == (
+            f"1 item(s) are invalid (first: item {1 - position}); nothing was stored."
+        )
+        assert list(error["fields"]["items"]) == [str(1 - position)]
+        assert list(error["fields"]["items"][str(1 - position)]) == [field_name]
+        assert LedgerEntry.objects.count() == 0
+        assert Deal.objects.count() == 0
+        assert DetectionWork.objects.count() == 0
+    # The good item alone is stored, exactly as sent.
+    response = feed.post("/api/v1/feed/ledger-entries/", [good], format="json")
+    assert response.status_code == 200, response.content
+    assert response.json() == {"stored": 1, "unchanged": 0}
+    stored = LedgerEntry.objects.values(
+        "entry_id", "deal_id", "idempotency_key", "kind", "amount", "currency", "created_at"
+    ).get()
+    assert stored == {
+        **good,
+        "amount": Decimal("10.00"),
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+
+
+# --- property tests with known answers: good batches, and good batches with poisoned items ----
+#
+# Every generated item's fixed fields are a function of its id (so a repeat across examples is
+# the same item, or an update of an upsert's mutable fields), which makes the expected answer of
+# each batch computable: which ids are new, which are unchanged, which rows must exist after.
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+ZONES = (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7)))
+
+
+def _stamp(moment: datetime, zone_index: int) -> str:
+    """The same instant written in one of a few zones (Z, +05:30...): all must store the same."""
+    text = moment.astimezone(ZONES[zone_index % len(ZONES)]).isoformat()
+    return text.replace("+00:00", "Z") if zone_index % 2 == 0 else text
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How to build, poison and look up the items of one feed."""
+
+    path: str
+    model: Any
+    id_field: str  # the stored identity (deal events: deal, state, occurred_at)
+    # n, draw -> (the item sent, its stored identity, the stored fields it must leave behind)
+    build: Callable[[int, Any], tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]]
+    compared: tuple[str, ...]
+    poisons: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def _event(n: int, draw: Any) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+    at = BASE + timedelta(minutes=n)
+    deal, state = f"PD-{n % 7}", ("FUNDED", "INSPECTION", "SETTLED_2")[n % 3]
+    item = {
+        "deal_id": deal,
+        "state": state,
+        "occurred_at": _stamp(at, draw(st.integers(0, 5))),
+        "template_version": "v1",
+    }
+    return item, (deal, state, at), {"template_version": "v1"}
+
+
+def _entry(n: int, draw: Any) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+    pad = draw(st.sampled_from(["", " ", "  "]))
+    expected: dict[str, Any] = {
+        "deal_id": f"PD-{n % 7}",
+        "idempotency_key": f"pk-{n}",
+        "kind": sorted(EntryKind.values)[n % 3],
+        "amount": Decimal(f"{n}.{n % 100:02d}"),
+        "currency": ("EUR", "USD")[n % 2],
+        "created_at": BASE + timedelta(seconds=n),
+    }
+    item = {
+        **expected,
+        "entry_id": f"{pad}PE-{n}{pad}",  # surrounding blanks are not part of an id
+        "amount": str(expected["amount"]),
+        "created_at": _stamp(expected["created_at"], n),
+    }
+    return item, (f"PE-{n}",), expected
+
+
+def _timer(n: int, draw: Any) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+    expected = {
+        "deal_id": f"PD-{n % 7}",
+        "kind": "inspection",
+        "expires_at": BASE + timedelta(hours=draw(st.integers(0, 3))),
+        "status": draw(st.sampled_from(sorted(TimerStatus.values))),
+    }
+    item = {**expected, "timer_id": f"PT-{n}", "expires_at": _stamp(expected["expires_at"], n)}
+    return item, (f"PT-{n}",), expected
+
+
+def _dispute(n: int, draw: Any) -> tuple[dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+    opened, ttl = BASE + timedelta(hours=n), 86_400 * (1 + n % 3)
+    expected = {
+        "deal_id": f"PD-{n % 7}",
+        "opened_at": opened,
+        "ttl_seconds": ttl,
+        "expires_at": opened + timedelta(seconds=ttl),
+        "status": draw(st.sampled_from(sorted(DisputeStatus.values))),
+        "resolution": draw(st.sampled_from(["", "refunded", "<b>x</b> '; --"])),
+    }
+    item = {**expected, "dispute_id": f"PX-{n}", "opened_at": _stamp(opened, n)}
+    del item["expires_at"]  # the feed derives it from the ttl
+    return item, (f"PX-{n}",), expected
+
+
+NOT_AN_OBJECT = "non_field_errors"
+_COMMON_POISONS: list[tuple[str, Any]] = [
+    ("deal_id", ""),
+    ("deal_id", "x" * (ID_LENGTH + 1)),
+    ("deal_id", 42),
+    ("deal_id", "tab\tinside"),
+    ("deal_id", None),  # missing
+    (NOT_AN_OBJECT, 7),
+    (NOT_AN_OBJECT, "an item"),
+    (NOT_AN_OBJECT, []),
+]
+_BAD_TIMES = ["2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "yesterday", "", 1767225600]
+KINDS: dict[str, Kind] = {
+    "deals": Kind(
+        "/api/v1/feed/deals/",
+        DealEvent,
+        "deal_id",
+        _event,
+        ("template_version",),
+        poisons=[
+            ("state", "funded"),
+            ("state", "S" * 33),
+            ("template_version", "v" * 65),
+            *[("occurred_at", t) for t in _BAD_TIMES],
+        ],
+    ),
+    "ledger-entries": Kind(
+        "/api/v1/feed/ledger-entries/",
+        LedgerEntry,
+        "entry_id",
+        _entry,
+        ("deal_id", "idempotency_key", "kind", "amount", "currency", "created_at"),
+        poisons=[
+            ("kind", "bogus"),
+            ("amount", "ten"),
+            ("amount", 10),
+            ("amount", "0.123456789"),
+            ("amount", "NaN"),
+            ("amount", "-Infinity"),
+            ("amount", "1" * 13),
+            ("currency", "eur"),
+            ("idempotency_key", None),
+            *[("created_at", t) for t in _BAD_TIMES],
+        ],
+    ),
+    "timers": Kind(
+        "/api/v1/feed/timers/",
+        Timer,
+        "timer_id",
+        _timer,
+        ("deal_id", "kind", "expires_at", "status"),
+        poisons=[("status", "done"), ("kind", ""), *[("expires_at", t) for t in _BAD_TIMES]],
+    ),
+    "disputes": Kind(
+        "/api/v1/feed/disputes/",
+        Dispute,
+        "dispute_id",
+        _dispute,
+        ("deal_id", "opened_at", "ttl_seconds", "expires_at", "status", "resolution"),
+        poisons=[
+            ("status", "closed"),
+            ("ttl_seconds", 0),
+            ("ttl_seconds", -5),
+            ("ttl_seconds", True),
+            ("ttl_seconds", 10**9 + 1),
+            ("resolution", "r" * 256),
+            ("ttl_seconds", None),  # neither a ttl nor expires_at
+            ("expires_at", "2026-01-01T00:00:01Z"),  # disagrees with the ttl
+            *[("opened_at", t) for t in _BAD_TIMES],
+        ],
+    ),
+}
+_NON_FIELD = {("disputes", "ttl_seconds", None), ("disputes", "expires_at", "2026-01-01T00:00:01Z")}
+
+
+def _poisoned(kind: str, item: dict[str, Any], name: str, value: Any) -> tuple[Any, str]:
+    """The item with one bad value, and the key its error must be filed under."""
+    if name == NOT_AN_OBJECT:
+        return value, NOT_AN_OBJECT
+    bad = dict(item)
+    if value is None:
+        bad.pop(name)
+    else:
+        bad[name] = value
+    return bad, NOT_AN_OBJECT if (kind, name, value) in _NON_FIELD else name
+
+
+def _stored(kind: Kind, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The stored rows of these identities, as {identity: the compared fields}."""
+    if kind.model is DealEvent:
+        rows = DealEvent.objects.filter(deal_id__in={k[0] for k in keys}).values(
+            "deal_id", "state", "occurred_at", *kind.compared
+        )
+        found = {(r.pop("deal_id"), r.pop("state"), r.pop("occurred_at")): r for r in rows}
+        return {k: found[k] for k in keys if k in found}
+    rows = kind.model.objects.filter(**{f"{kind.id_field}__in": [k[0] for k in keys]})
+    return {(r.pop(kind.id_field),): r for r in rows.values(kind.id_field, *kind.compared)}
+
+
+@dataclass
+class Tally:
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    stored_rows: int = 0
+    unchanged_rows: int = 0
+    refused_as_expected: int = 0
+    half_batches: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "cases": self.cases,
+            "accepted": self.statuses[200],
+            "refused": sum(n for s, n in self.statuses.items() if 400 <= s < 500),
+            "server_errors": sum(n for s, n in self.statuses.items() if s >= 500),
+            "rows_stored": self.stored_rows,
+            "rows_unchanged": self.unchanged_rows,
+            "refused_as_expected": self.refused_as_expected,
+            "half_batches": self.half_batches,
+        }
+
+
+EXAMPLES = 150
+
+
+def test_good_batches_store_exactly_their_rows_and_poisoned_ones_nothing(feed: APIClient) -> None:
+    tally = Tally()
+
+    @hsettings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def one_batch(data: Any) -> None:
+        name = data.draw(st.sampled_from(FEEDS), label="feed")
+        kind = KINDS[name]
+        numbers = data.draw(st.lists(st.integers(0, 29), min_size=1, max_size=12), label="ids")
+        built = [kind.build(n, data.draw) for n in numbers]
+        items: list[Any] = [item for item, _k, _e in built]
+        poison_at = data.draw(
+            st.sets(st.integers(0, len(items) - 1), max_size=min(3, len(items))), label="poison"
+        )
+        expected_errors: dict[str, str] = {}
+        for index in sorted(poison_at):
+            bad_name, bad_value = data.draw(st.sampled_from(_COMMON_POISONS + kind.poisons))
+            items[index], expected_errors[str(index)] = _poisoned(
+                name, items[index], bad_name, bad_value
+            )
+        as_object = data.draw(st.booleans(), label="as {items: [...]}")
+        # The answer this batch must get, from what is stored before it.
+        # A repeated id within a batch: the last one wins.
+        last = {identity: expect for _item, identity, expect in built}
+        before_rows = _stored(kind, list(last))
+        new = [k for k in last if k not in before_rows]
+        changed = [k for k in last if k in before_rows and before_rows[k] != last[k]]
+        before = _feed_state()
+
+        response = feed.post(kind.path, {"items": items} if as_object else items, format="json")
+        tally.cases += 1
+        tally.statuses[response.status_code] += 1
+        assert response.status_code < 500, response.content[:500]
+        if expected_errors:
+            assert response.status_code == 400, (items, response.content[:500])
+            error = response.json()["error"]
+            assert error["code"] == "invalid"
+            assert error["message"].endswith("nothing was stored.")
+            got = {i: sorted(e) for i, e in error["fields"]["items"].items()}
+            assert got == {i: [e] for i, e in expected_errors.items()}, (items, got)
+            if _feed_state() != before:
+                tally.half_batches += 1
+            assert _feed_state() == before, "a refused batch stored nothing"
+            tally.refused_as_expected += 1
+            return
+        assert response.status_code == 200, (items, response.content[:500])
+        stored_now = _stored(kind, list(last))
+        missing = [k for k in last if stored_now.get(k) != last[k]]
+        if missing:
+            tally.half_batches += 1
+        assert not missing, (items, missing)
+        assert response.json() == {
+            "stored": len(new) + len(changed),
+            "unchanged": len(last) - len(new) - len(changed),
+        }
+        counts = [count for count, _digest in _feed_state()]
+        table = FEED_TABLES.index(kind.model)
+        assert counts[table] - before[table][0] == len(new)
+        tally.stored_rows += len(new) + len(changed)
+        tally.unchanged_rows += len(last) - len(new) - len(changed)
+
+    try:
+        one_batch()
+    finally:
+        report("feed_known_answers", **tally.figures())
+    assert tally.cases >= EXAMPLES
+    # The generator reaches every kind of answer (else the assertions above checked little).
+    assert tally.refused_as_expected > 0
+    assert tally.stored_rows > 0
+    assert tally.unchanged_rows > 0
+
+
+# --- property test without known answers: random and malformed batches ---------------------
 
 _text = st.one_of(
     st.text(max_size=20),
@@ -156,7 +606,7 @@ _time = st.one_of(
     st.sampled_from(
         ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z", "yesterday", ""]
     ),
-    st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(lambda d: d.isoformat()),
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
 )
 _scalar = st.one_of(
     st.none(),
@@ -194,6 +644,13 @@ ITEM: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "resolution": _text,
     },
 }
+ID_FIELD = {"ledger-entries": "entry_id", "timers": "timer_id", "disputes": "dispute_id"}
+
+
+@st.composite
+def _good_item(draw: Any, kind: str) -> dict[str, Any]:
+    item, _identity, _expected = KINDS[kind].build(draw(st.integers(100, 129)), draw)
+    return item
 
 
 def _item(kind: str) -> st.SearchStrategy[Any]:
@@ -203,64 +660,73 @@ def _item(kind: str) -> st.SearchStrategy[Any]:
         st.fixed_dictionaries(fields),  # all fields
         _scalar,  # not an object at all
         st.lists(_scalar, max_size=3),
+        _good_item(kind),  # so that bad items sit next to good ones, and some batches pass
+        _good_item(kind),
     )
 
 
-def _counts() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Deal, DealEvent, LedgerEntry, Timer, Dispute))
+def test_random_batches_store_all_or_nothing_and_never_500(feed: APIClient) -> None:
+    tally = Tally()
 
+    @hsettings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def one_batch(data: Any) -> None:
+        kind = data.draw(st.sampled_from(FEEDS))
+        items = data.draw(st.lists(_item(kind), max_size=8))
+        as_object = data.draw(st.booleans())
+        before = _feed_state()
+        model = KINDS[kind].model
+        response = feed.post(
+            f"/api/v1/feed/{kind}/", {"items": items} if as_object else items, format="json"
+        )
+        tally.cases += 1
+        tally.statuses[response.status_code] += 1
+        assert response.status_code < 500, response.content[:500]
+        after = _feed_state()
+        if response.status_code != 200:
+            assert response.status_code in (400, 422), response.content[:500]
+            error = response.json()["error"]
+            assert error["code"] in ("invalid", "malformed_request", "changed_items")
+            assert error["message"]
+            if after != before:
+                tally.half_batches += 1
+            assert after == before, "a refused batch stored nothing"
+            tally.refused_as_expected += 1
+            return
+        # Accepted: every item was an object, and every one of them is stored now.
+        assert all(isinstance(item, dict) for item in items), items
+        result = response.json()
+        if kind in ID_FIELD:
+            ids = {item[ID_FIELD[kind]].strip() for item in items}
+            stored = set(
+                model.objects.filter(**{f"{ID_FIELD[kind]}__in": ids}).values_list(
+                    ID_FIELD[kind], flat=True
+                )
+            )
+            if stored != ids:
+                tally.half_batches += 1
+            assert stored == ids, (items, ids - stored)
+            assert result["stored"] + result["unchanged"] == len(ids)
+        deals = {item["deal_id"].strip() for item in items}
+        assert (
+            set(Deal.objects.filter(deal_id__in=deals).values_list("deal_id", flat=True)) == deals
+        )
+        table = FEED_TABLES.index(model)
+        if kind in ("deals", "ledger-entries"):  # append-only feeds: stored = rows added
+            assert after[table][0] - before[table][0] == result["stored"]
+        tally.stored_rows += result["stored"]
+        tally.unchanged_rows += result["unchanged"]
 
-CASES = {"n": 0}
-
-
-@hsettings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(data=st.data())
-def test_random_batches_store_all_or_nothing_and_never_500(feed: APIClient, data) -> None:
-    kind = data.draw(st.sampled_from(FEEDS))
-    items = data.draw(st.lists(_item(kind), max_size=8))
-    body = data.draw(st.sampled_from(["list", "object"]))
-    payload: Any = items if body == "list" else {"items": items}
-    before = _counts()
-    response = feed.post(f"/api/v1/feed/{kind}/", payload, format="json")
-    CASES["n"] += 1
-    assert response.status_code < 500, response.content[:500]
-    after = _counts()
-    if response.status_code == 200:
-        stored = response.json()
-        assert stored["stored"] + stored["unchanged"] >= 0
-    else:
-        assert 400 <= response.status_code < 500
-        assert response.json()["error"]["code"]
-        assert after == before, "a refused batch stored nothing"
-
-
-def test_property_run_figures() -> None:
-    """Reports the number of generated batches of the property test above (same module)."""
-    report("feed_property", cases=CASES["n"] or 150, server_errors=0, half_batches=0)
-
-
-def test_a_batch_with_one_bad_item_stores_nothing(feed: APIClient) -> None:
-    good = {
-        "entry_id": "E-1",
-        "deal_id": "D-1",
-        "idempotency_key": "k1",
-        "kind": "hold",
-        "amount": "10.00",
-        "currency": "EUR",
-        "created_at": "2026-01-01T00:00:00Z",
-    }
-    for bad in (
-        {**good, "entry_id": "E-2", "amount": "ten"},
-        {**good, "entry_id": "E-2", "kind": 7},
-    ):
-        response = feed.post("/api/v1/feed/ledger-entries/", [good, bad], format="json")
-        assert response.status_code == 400
-        assert "1" in response.json()["error"]["fields"]["items"]
-    assert LedgerEntry.objects.count() == 0
-    assert Decimal("10.00") == Decimal(good["amount"])
-    json.dumps(good)
+    try:
+        one_batch()
+    finally:
+        report("feed_random_batches", **tally.figures())
+    assert tally.cases >= EXAMPLES
+    assert tally.statuses[200] > 0
+    assert tally.refused_as_expected > 0

@@ -91,6 +91,12 @@ def _batches() -> list[dict[str, Any]]:
     ]
 
 
+def _identity(name: str, item: dict[str, Any]) -> Any:
+    if name == "events":
+        return (item["deal_id"], item["state"], item["occurred_at"])
+    return item["entry_id" if name == "entries" else "timer_id"]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_eight_clients_repeat_the_same_feed_batches(make_member: MakeMember, tmp_path: Path):
@@ -126,19 +132,39 @@ def test_eight_clients_repeat_the_same_feed_batches(make_member: MakeMember, tmp
         executed = [body for replayed, body in seen if not replayed]
         assert len(executed) == 1, (k, len(executed))
         assert {body for _r, body in seen} == {executed[0]}, k
-    # Each entry stored once.
-    assert LedgerEntry.objects.count() == 40
-    assert len(set(LedgerEntry.objects.values_list("entry_id", flat=True))) == 40
-    assert DealEvent.objects.count() == 20
-    assert Timer.objects.count() == 20
+    # Each entry stored once: the rows sent, no row missing, none twice.
+    sent: dict[str, set[Any]] = {}
+    for batch in batches:
+        sent.setdefault(batch["name"], set()).update(
+            _identity(batch["name"], item) for item in batch["items"]
+        )
+    stored: dict[str, list[Any]] = {
+        "entries": list(LedgerEntry.objects.values_list("entry_id", flat=True)),
+        "events": [
+            (d, s, t.isoformat().replace("+00:00", "Z"))
+            for d, s, t in DealEvent.objects.values_list("deal_id", "state", "occurred_at")
+        ],
+        "timers": list(Timer.objects.values_list("timer_id", flat=True)),
+    }
+    lost = sum(len(sent[name] - set(rows)) for name, rows in stored.items())
+    duplicates = sum(len(rows) - len(set(rows)) for rows in stored.values())
+    unexpected = sum(len(set(rows) - sent[name]) for name, rows in stored.items())
     report(
         "feed_race",
         clients=CLIENTS,
         requests=requests,
         retries_409=sum(r["retries"] for r in results),
-        errors=server_errors,
-        lost=0,
-        duplicates=0,
+        server_errors=server_errors,
+        rows_expected=sum(len(ids) for ids in sent.values()),
+        lost=lost,
+        duplicates=duplicates,
+        unexpected=unexpected,
+    )
+    assert (lost, duplicates, unexpected) == (0, 0, 0)
+    assert (LedgerEntry.objects.count(), DealEvent.objects.count(), Timer.objects.count()) == (
+        40,
+        20,
+        20,
     )
 
 
@@ -176,7 +202,8 @@ def test_eight_clients_race_kill_switch_change_requests_and_approvals(
     statuses: Counter[str] = Counter()
     for r in results:
         statuses.update(r["statuses"])
-    assert not [k for k in statuses if " 5" in k], statuses
+    server_errors = sum(n for k, n in statuses.items() if " 5" in k)
+    assert server_errors == 0, statuses
     # One gap-free chain.
     chain = list(ConfigRevision.objects.order_by("number"))
     assert [r.number for r in chain] == list(range(1, len(chain) + 1))
@@ -195,7 +222,8 @@ def test_eight_clients_race_kill_switch_change_requests_and_approvals(
     # No approval applied twice, no stale request applied.
     approvals = [a for r in results for a in r["approvals"]]
     applied_ok = Counter(a["id"] for a in approvals if a["status"] == 200)
-    assert all(n == 1 for n in applied_ok.values()), applied_ok
+    applied_twice = sum(n - 1 for n in applied_ok.values())
+    assert applied_twice == 0, applied_ok
     applied = ChangeRequest.objects.filter(status=ChangeStatus.APPLIED)
     assert set(applied_ok) == set(applied.values_list("pk", flat=True))
     for request in applied.select_related("applied_revision"):
@@ -215,6 +243,6 @@ def test_eight_clients_race_kill_switch_change_requests_and_approvals(
         revisions=len(chain),
         approvals_applied=applied.count(),
         stale_refused=stale.count(),
-        errors=0,
-        applied_twice=0,
+        server_errors=server_errors,
+        applied_twice=applied_twice,
     )
