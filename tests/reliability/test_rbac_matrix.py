@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client, RequestFactory
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
@@ -157,11 +158,13 @@ def test_every_role_on_every_admin_page_and_action(make_member: MakeMember) -> N
     factory = RequestFactory()
     wrong: list[str] = []
     checked = 0
+    forged = 0
     for role in Role:
         user: User = make_member(role)
         browser = Client()
         browser.force_login(user)
         table_user = TableUser(role)
+        rows_before = _row_counts()
         for model, model_admin in admin.site._registry.items():
             probe = factory.get("/admin/")
             probe.user = table_user  # type: ignore[assignment]
@@ -200,16 +203,38 @@ def test_every_role_on_every_admin_page_and_action(make_member: MakeMember) -> N
                     {"action": name, "_selected_action": ["1"], "index": "0"},
                 )
                 checked += 1
+                forged += 1
                 if response.status_code not in (200, 302, 403):
                     wrong.append(f"{role} forged {name}: {response.status_code}")
+        # Its pages and forged actions changed no row (what a forged delete would do).
+        changed = _changed(rows_before, _row_counts())
+        if changed:
+            wrong.append(f"{role}: rows changed by its pages and forged actions: {changed}")
     report(
         "rbac_admin",
         roles=len(Role),
         models=len(admin.site._registry),
         checks=checked,
+        forged_actions=forged,
         wrong=len(wrong),
     )
     assert not wrong, "\n".join(wrong)
+
+
+def _row_counts() -> dict[str, int]:
+    """Rows per table (sessions aside: logging in writes one)."""
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            if table == "django_session":
+                continue
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            counts[table] = cursor.fetchone()[0]
+    return counts
+
+
+def _changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
+    return {t: (before.get(t, 0), n) for t, n in after.items() if before.get(t, 0) != n}
 
 
 def _superuser_request(factory: RequestFactory) -> Any:
