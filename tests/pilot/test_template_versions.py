@@ -134,7 +134,7 @@ def test_revision_history_and_diff(seeded, engineer, coordinator, operator, clie
 
 
 def _body(label: str) -> dict:
-    return TemplateVersion.objects.get(label=label).body
+    return dict(TemplateVersion.objects.get(label=label).body)
 
 
 def test_the_body_of_a_version_in_use_is_refused_by_the_service(seeded, engineer) -> None:
@@ -189,7 +189,7 @@ def test_a_draft_body_changes_through_the_service_and_is_audited(seeded, enginee
 def _sql(statement: str, params: list) -> int:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def test_postgresql_refuses_an_update_of_the_body_of_a_used_version(seeded, engineer) -> None:
