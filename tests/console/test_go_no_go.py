@@ -220,9 +220,9 @@ def test_a_typed_reason_cannot_add_a_recommendation_to_the_markdown(
     text = client.get("/admin/console/gonogoreport/report.md").content.decode()
     tokens = MarkdownIt("commonmark").parse(text)
     strong = [
-        c.children[i + 1].content
-        for c in tokens
-        for i, child in enumerate(c.children or [])
+        children[i + 1].content
+        for children in (t.children or [] for t in tokens)
+        for i, child in enumerate(children)
         if child.type == "strong_open"
     ]
     assert strong.count("Recommendation") == 1

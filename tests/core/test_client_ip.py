@@ -1,6 +1,8 @@
 """The login lockout behind a reverse proxy: it keys on the client the proxy forwards, and only
 a trusted proxy is believed."""
 
+from typing import Any
+
 import pytest
 from django.test import Client, RequestFactory
 
@@ -11,7 +13,7 @@ PROXY = "10.9.0.5"
 
 
 def _request(remote: str, forwarded: str | None = None):
-    meta = {"REMOTE_ADDR": remote}
+    meta: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().get("/admin/login/", **meta)
@@ -44,7 +46,7 @@ def test_without_trusted_proxies_the_header_is_ignored(settings) -> None:
 
 
 def _login(client: Client, password: str, forwarded: str, remote: str = PROXY):
-    meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}
+    meta: dict[str, Any] = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}
     token = client.get("/admin/login/", **meta).cookies["csrftoken"].value
     return client.post(
         "/admin/login/?next=/admin/",

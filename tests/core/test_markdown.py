@@ -36,7 +36,7 @@ def _tokens(document: str) -> list[str]:
 
 
 def _inline_children(document: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for token in MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(document):
         out.extend(child.type for child in token.children or [])
     return out
