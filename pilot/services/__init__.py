@@ -16,6 +16,7 @@ from pilot.services.change_requests import (
     change_request_reject,
 )
 from pilot.services.config import (
+    pilot_bootstrap,
     pilot_config_cache_refresh,
     pilot_disable,
     pilot_flag_off,
@@ -33,6 +34,7 @@ __all__ = [
     "change_request_reject",
     "feature_flag_create",
     "feature_flag_update",
+    "pilot_bootstrap",
     "pilot_config_cache_refresh",
     "pilot_disable",
     "pilot_flag_off",

@@ -45,6 +45,45 @@ def _field_error(name: str, message: str) -> DomainError:
     return DomainError(message, fields={f"params.{name}": [message]})
 
 
+def _active_version(params: dict[str, Any]) -> str:
+    """``params.version``, which must name an active template version."""
+    label = str(params.get("version") or "")
+    version = TemplateVersion.objects.filter(label=label).first()
+    if version is None:
+        raise _field_error("version", _("Unknown template version %(v)r.") % {"v": label})
+    if version.status != TemplateStatus.ACTIVE:
+        raise _field_error("version", _("Template version %(v)s is not active.") % {"v": label})
+    return label
+
+
+def _enable_template_version(params: dict[str, Any], head: ConfigRevision) -> dict[str, Any]:
+    """A pilot that never ran (a new install's r1 names no template version) starts on the
+    active version the request names, so the approver sees what goes live. Otherwise enabling
+    keeps the current version: a different one is a ``set_template_version`` request."""
+    if head.template_version:
+        if params.get("version") not in (None, "", head.template_version):
+            raise _field_error(
+                "version",
+                _("Enabling keeps template version %(v)s; change it with set_template_version.")
+                % {"v": head.template_version},
+            )
+        return {}
+    if params.get("version") in (None, ""):
+        if not TemplateVersion.objects.filter(status=TemplateStatus.ACTIVE).exists():
+            raise Conflict(
+                _(
+                    "The pilot has no template version yet and none is active: create and "
+                    "activate one (admin, Template versions) before enabling the pilot."
+                ),
+                code="no_template_version",
+            )
+        raise _field_error(
+            "version",
+            _("The pilot has no template version yet: name the active one it starts on."),
+        )
+    return {"template_version": _active_version(params)}
+
+
 def _planned_change(*, action: str, params: dict[str, Any], head: ConfigRevision) -> dict[str, Any]:
     """The new config fields the request would set, validated against ``head``. Raises when the
     request makes no sense on this config."""
@@ -52,7 +91,7 @@ def _planned_change(*, action: str, params: dict[str, Any], head: ConfigRevision
     if action == ChangeAction.ENABLE:
         if head.state == PilotState.RUNNING:
             raise Conflict(_("The pilot is already running."), code="no_change")
-        return {"state": PilotState.RUNNING}
+        return {"state": PilotState.RUNNING, **_enable_template_version(params, head)}
     if action == ChangeAction.PAUSE:
         if head.state == PilotState.PAUSED:
             raise Conflict(_("The pilot is already paused."), code="no_change")
@@ -60,12 +99,7 @@ def _planned_change(*, action: str, params: dict[str, Any], head: ConfigRevision
     if action == ChangeAction.CANCEL:
         return {"state": PilotState.CANCELLED}
     if action == ChangeAction.SET_TEMPLATE_VERSION:
-        label = str(params.get("version") or "")
-        version = TemplateVersion.objects.filter(label=label).first()
-        if version is None:
-            raise _field_error("version", _("Unknown template version %(v)r.") % {"v": label})
-        if version.status != TemplateStatus.ACTIVE:
-            raise _field_error("version", _("Template version %(v)s is not active.") % {"v": label})
+        label = _active_version(params)
         if head.template_version == label:
             raise Conflict(
                 _("%(v)s is already the template version.") % {"v": label}, code="no_change"

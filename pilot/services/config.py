@@ -55,7 +55,10 @@ require_perm = partial(_core_require_perm, system=False)
 
 def require_head(head: ConfigRevision | None) -> ConfigRevision:
     if head is None:
-        raise Conflict(_("The pilot config has not been initialised."), code="not_initialised")
+        raise Conflict(
+            _("The pilot config has not been initialised: run manage.py bootstrap_roles."),
+            code="not_initialised",
+        )
     return head
 
 
@@ -211,6 +214,41 @@ def pilot_initialise(
     )
 
 
+BOOTSTRAP_REASON = (
+    "New install: the pilot starts disabled until a coordinator approves enabling it."
+)
+
+
+@transaction.atomic
+def pilot_bootstrap() -> ConfigRevision:
+    """The first revision of a new install, so the kill switch works from the first minute.
+
+    Fail-safe: r1 is *disabled*, names no template version (``""``, none may exist yet) and no
+    flag is on; starting the pilot is an ``enable`` change request that a second person
+    approves, and that request names the template version to start on. Idempotent: does
+    nothing (returns the head) once any revision exists."""
+    head = pilot_lock()
+    if head is not None:
+        return head
+    return revision_append(
+        head=None,
+        actor=None,
+        kind=RevisionKind.SEED,
+        reason=BOOTSTRAP_REASON,
+        state=PilotState.DISABLED,
+        template_version="",
+        flags={},
+    )
+
+
+def pilot_bootstrap_step() -> str:
+    """``bootstrap_roles``' install step (registered in ``PilotConfig.ready``): one line."""
+    head = pilot_bootstrap()
+    return f"pilot config: r{head.number} {head.state}" + (
+        f", template {head.template_version}" if head.template_version else ", no template version"
+    )
+
+
 # --- towards safety, at once ----------------------------------------------------------------
 
 
@@ -297,6 +335,12 @@ def pilot_revert_template(
     target = template_version_usable(version)
     head = require_head(pilot_lock())
     require_not_cancelled(head)
+    if not head.template_version:
+        # Nothing to go back to: the first version is chosen by the approved enable request.
+        raise Conflict(
+            _("The pilot has no template version yet; the enable change request sets the first."),
+            code="no_template_version",
+        )
     if head.template_version == target.label:
         revision = head
     else:
@@ -372,7 +416,8 @@ DEMO_FLAGS = {
 @transaction.atomic
 def pilot_seed_demo() -> None:
     """Demo data (idempotent): template versions v1 (active) and v2 (active, newer), two hotfix
-    flags, and the first revision: running on v1, both flags off."""
+    flags, and the pilot running on v1, both flags off: r1 on a fresh database, r2 after the
+    install's disabled r1 (``bootstrap_roles`` ran first, as ``make run`` does)."""
     for sequence, label, description in (
         (1, "v1", "Initial escrow deal template."),
         (2, "v2", "Shorter inspection window; dispute evidence upload."),
@@ -389,8 +434,20 @@ def pilot_seed_demo() -> None:
     for name, description in DEMO_FLAGS.items():
         if not FeatureFlag.objects.filter(name=name).exists():
             feature_flag_create(actor=None, name=name, description=description)
-    pilot_initialise(
-        template_version="v1",
-        flags=dict.fromkeys(DEMO_FLAGS, False),
-        reason="Demo seed: pilot running on v1.",
-    )
+    flags = dict.fromkeys(DEMO_FLAGS, False)
+    reason = "Demo seed: pilot running on v1."
+    head = pilot_lock()
+    if head is None:
+        pilot_initialise(template_version="v1", flags=flags, reason=reason)
+    elif head.number == 1 and not head.template_version:
+        # The install's fail-safe r1, never started: the demo (refused in production) skips the
+        # four-eyes enable so that ``make run`` shows a running pilot.
+        revision_append(
+            head=head,
+            actor=None,
+            kind=RevisionKind.SEED,
+            reason=reason,
+            state=PilotState.RUNNING,
+            template_version="v1",
+            flags=flags,
+        )
