@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_actions import DomainErrorMessageAdmin
 from core.errors import DomainError
 from core.models import ApiKey, AuditEvent
 from core.permissions import CorePerm
@@ -67,7 +68,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(DomainErrorMessageAdmin):
+    """Keys are minted by ``api_key_create``: a person's own, or a service account's; a key in
+    another person's name is refused with a message (the service's rule)."""
+
     list_display = (
         "name",
         "prefix",
@@ -110,7 +114,11 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: ModelForm, change: bool) -> None:  # type: ignore[type-arg]
         issued = api_key_create(
-            name=obj.name, user=obj.user, created_by=request.user, expires_at=obj.expires_at
+            name=obj.name,
+            user=obj.user,
+            created_by=request.user,
+            expires_at=obj.expires_at,
+            via="admin",
         )
         obj.pk = issued.api_key.pk
         obj.prefix = issued.api_key.prefix

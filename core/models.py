@@ -51,6 +51,28 @@ class ApiKey(models.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
+class ServiceAccount(models.Model):
+    """Marks a user as a machine account (the one behind ``create_api_key --role ROLE``), not a
+    person. Acts that must name a person (deciding change requests, closing, policy edits)
+    refuse such an account whatever its permissions; four eyes compares people. A row of its
+    own, not a group or a name prefix, so that editing a user's groups or name in the admin
+    cannot turn a machine into a person."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="service_account",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("service account")
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
 class IdempotencyRecord(models.Model):
     """The first completed response to an unsafe request carrying an ``Idempotency-Key``."""
 
@@ -110,4 +132,4 @@ class AuditEvent(models.Model):
 # The audit chain's model lives with its logic.
 from core.audit_chain import AuditLink  # noqa: E402
 
-__all__ = ["ApiKey", "AuditEvent", "AuditLink", "IdempotencyRecord"]
+__all__ = ["ApiKey", "AuditEvent", "AuditLink", "IdempotencyRecord", "ServiceAccount"]

@@ -30,6 +30,7 @@ class RoleInfo:
     inherits: "Role | None"
     grants: frozenset[str]
     view_all: bool = False  # every view_* permission of the project's apps
+    machine: bool = False  # only machines hold it: every member is a service account
 
 
 # Apps whose models operational roles may look at.
@@ -79,6 +80,7 @@ ROLES: dict[Role, RoleInfo] = {
         staff=False,
         inherits=None,
         grants=frozenset({CorePerm.USE_API}),
+        machine=True,
     ),
 }
 

@@ -4,7 +4,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import (
@@ -16,15 +16,19 @@ from django.contrib.auth.models import User as UserModel
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import auth_cache
 from core.audit import AuditEventType, actor_or_none, record
 from core.errors import Conflict, DomainError, NotAllowed
-from core.models import ApiKey
+from core.models import ApiKey, ServiceAccount
 from core.permissions import CorePerm
 from core.roles import PROJECT_APPS, ROLES, VIEW_ALL_EXCLUDED, Role, role_permissions
+from core.selectors import is_person, is_service_account
 
 KEY_PREFIX = "pcp"
+# Usernames of the roles' service accounts; no person may be created under this prefix.
+SERVICE_ACCOUNT_PREFIX = "svc-"
 
 Actor = UserModel | AnonymousUser | None
 
@@ -33,17 +37,41 @@ def _actor_or_none(actor: Actor) -> Any:
     return actor_or_none(actor)
 
 
-def require_perm(actor: Actor, perm: str, message: str, *, system: bool = True) -> None:
+def person_required(what: str) -> NotAllowed:
+    """The refusal of an act that must name a person, done by a machine account. ``what`` is
+    the act ("Approving a change request")."""
+    return NotAllowed(
+        _("%(what)s must be done by a person, not a service account.") % {"what": what},
+        code="person_required",
+    )
+
+
+def require_person(actor: Actor, what: str) -> None:
+    """Refuse unless ``actor`` is a person (``core.selectors.is_person``): the one guard of the
+    acts a machine account may never do whatever its permissions (deciding change requests,
+    closing and reopening incidents, policy edits, minting keys through the API). Four eyes
+    then compares people."""
+    if not is_person(actor):
+        raise person_required(what)
+
+
+def require_perm(
+    actor: Actor, perm: str, message: str, *, system: bool = True, person: str | None = None
+) -> None:
     """Refuse unless ``actor`` holds ``perm``. The one permission guard of every app's services.
 
     ``None`` is the system itself (commands, tasks, detectors): allowed unless ``system=False``,
-    for acts that must always name a person."""
+    for acts that must always name an account. ``person`` (the act, in words) marks an act that
+    must name a person: an account holding ``perm`` is still refused when it is a service
+    account (see ``require_person``)."""
     if actor is None:
         if not system:
             raise NotAllowed(message)
         return
     if not (actor.is_authenticated and actor.is_active and actor.has_perm(perm)):
         raise NotAllowed(message)
+    if person is not None:
+        require_person(actor, person)
 
 
 # --- Roles and members ----------------------------------------------------------------------
@@ -96,31 +124,58 @@ def user_level(user: Any) -> int | None:
 
 @transaction.atomic
 def member_create(
-    *, username: str, role: Role, password: str | None, email: str = "", actor: Actor = None
+    *,
+    username: str,
+    role: Role,
+    password: str | None,
+    email: str = "",
+    actor: Actor = None,
+    service_account: bool = False,
 ) -> UserModel:
-    """Create a person (or service account, when ``password`` is None) in one role."""
+    """Create a person in one role (no usable password when ``password`` is None), or, with
+    ``service_account`` or in a machine-only role (API client), a machine account (never a
+    usable password; marked by a ``ServiceAccount`` row)."""
     if UserModel.objects.filter(username=username).exists():
         raise Conflict(f"A user named {username!r} already exists.", code="user_exists")
     info = ROLES[role]
+    service_account = service_account or info.machine
+    if not service_account and username.startswith(SERVICE_ACCOUNT_PREFIX):
+        raise DomainError(
+            f"Usernames starting with {SERVICE_ACCOUNT_PREFIX!r} are kept for service accounts.",
+            code="reserved_username",
+            fields={"username": ["Reserved for service accounts."]},
+        )
     user = UserModel(username=username, email=email, is_staff=info.staff)
-    if password is None:
+    if password is None or service_account:
         user.set_unusable_password()
     else:
         user.set_password(password)
     user.save()
-    group, _ = Group.objects.get_or_create(name=info.group)
+    group, _created = Group.objects.get_or_create(name=info.group)
     user.groups.add(group)
-    record(event=AuditEventType.MEMBER_CREATE, actor=actor, target=user, data={"role": str(role)})
+    data: dict[str, Any] = {"role": str(role)}
+    if service_account:
+        ServiceAccount.objects.create(user=user)
+        data["service_account"] = True
+    record(event=AuditEventType.MEMBER_CREATE, actor=actor, target=user, data=data)
     return user
 
 
 def service_account_for_role(*, role: Role, actor: Actor = None) -> UserModel:
     """The machine account that keys created ``--role ROLE`` belong to."""
-    username = f"svc-{role.value}"
+    username = f"{SERVICE_ACCOUNT_PREFIX}{role.value}"
     existing = UserModel.objects.filter(username=username).first()
     if existing is not None:
+        if not is_service_account(existing):
+            # A person holding the name must never receive the role's machine keys.
+            raise Conflict(
+                f"{username!r} is a person, not the {role.value} service account.",
+                code="not_service_account",
+            )
         return existing
-    return member_create(username=username, role=role, password=None, actor=actor)
+    return member_create(
+        username=username, role=role, password=None, actor=actor, service_account=True
+    )
 
 
 # --- API keys -------------------------------------------------------------------------------
@@ -141,11 +196,48 @@ class IssuedKey:
     raw: str  # shown to the creator once, never stored
 
 
+# Where a key was minted, as the audit event records it. Only the system (``created_by=None``:
+# the ``create_api_key`` command run by the machine's operator, seeding) may mint a key for
+# someone else; "via" says which door was used, it grants nothing.
+KeyVia = Literal["api", "admin", "cli", "system"]
+
+
+def _api_key_owner(*, created_by: Actor, user: Any, role: Role | None) -> Any:
+    """Whose key a person may mint: their own, or (the decision owner, who alone holds
+    ``add_apikey``) a role's service account, never another person's: a key in another's name
+    would let one person act, and approve, as two."""
+    if created_by is None:
+        return service_account_for_role(role=role) if role is not None else user
+    require_person(created_by, _("Creating an API key"))
+    if role is not None:
+        return service_account_for_role(role=role, actor=created_by)
+    if user.pk != created_by.pk and not is_service_account(user):
+        raise NotAllowed(
+            _(
+                "A person may create API keys only for themselves or for a role's service "
+                "account; a key for another person is created on the server "
+                "(manage.py create_api_key --user)."
+            ),
+            code="not_own_key",
+            fields={"user": [_("Only your own username, or use role.")]},
+        )
+    return user
+
+
 @transaction.atomic
 def api_key_create(
-    *, name: str, user: Any, created_by: Actor = None, expires_at: datetime | None = None
+    *,
+    name: str,
+    user: Any = None,
+    role: Role | None = None,
+    created_by: Actor = None,
+    expires_at: datetime | None = None,
+    via: KeyVia = "system",
 ) -> IssuedKey:
+    """Mint a key for ``user`` or for ``role``'s service account (exactly one of them)."""
     require_perm(created_by, CorePerm.ADD_APIKEY, "Only a decision owner may create API keys.")
+    if (user is None) == (role is None):
+        raise DomainError("Give exactly one of user or role.")
     name = name.strip()
     if not name:
         raise DomainError("An API key needs a name.", fields={"name": ["This field is required."]})
@@ -153,6 +245,7 @@ def api_key_create(
         raise DomainError(
             "The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]}
         )
+    user = _api_key_owner(created_by=created_by, user=user, role=role)
     prefix = secrets.token_hex(6)
     raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
@@ -168,6 +261,7 @@ def api_key_create(
         actor=created_by,
         target=key,
         after={"name": name, "user": user.get_username(), "prefix": prefix},
+        data={"via": via},
     )
     return IssuedKey(api_key=key, raw=raw)
 

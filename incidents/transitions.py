@@ -7,7 +7,12 @@ button only where it says so, so the four cannot disagree.
     open/acknowledged → deferred (SEV2/SEV3 only, bug-tracker link)
     resolved/closed/deferred → open (reopen, with a reason; a closed one by the coordinator)
 
-A verdict is checked in this order: the permission (403), "already done" (a repeat of what is
+Some acts must name a person (``person_only``): a service account (a role's machine key) is
+refused them whatever its permissions, with the same rule as every other person-only act
+(``core.services.require_person``).
+
+A verdict is checked in this order: the permission (403), a person where the act needs one
+(403), "already done" (a repeat of what is
 already the case is a no-op: acknowledging an acknowledged incident changes nothing), the
 status (409), a permission that depends on the status (403), then the extra conditions (409).
 What the act's *input* must satisfy (a reason, a URL, the post-mortem fields before closing, a
@@ -26,6 +31,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, NotAllowed
+from core.selectors import is_person
+from core.services import person_required
 from incidents.enums import ACTIVE_STATUSES, DEFERRABLE_SEVERITIES, Status
 from incidents.models import Incident
 from incidents.permissions import IncidentPerm
@@ -74,6 +81,8 @@ class Transition:
     already: frozenset[str] = frozenset()
     status_perms: Mapping[str, tuple[IncidentPerm, Callable[[], str]]] = field(default_factory=dict)
     conditions: tuple[Condition, ...] = ()
+    # The act in words ("Closing an incident") when it must be done by a person.
+    person_only: Callable[[], str] | None = None
 
 
 EVERY_STATUS = frozenset(Status.values)
@@ -134,6 +143,7 @@ TRANSITIONS: dict[IncidentAction, Transition] = {
         statuses=frozenset({Status.RESOLVED}),
         allowed_text=lambda: _("resolved"),
         already=frozenset({Status.CLOSED}),
+        person_only=lambda: _("Closing an incident"),
     ),
     IncidentAction.DEFER: Transition(
         perm=IncidentPerm.DEFER,
@@ -150,6 +160,7 @@ TRANSITIONS: dict[IncidentAction, Transition] = {
         doing=lambda: _("reopened"),
         statuses=REOPENABLE,
         allowed_text=lambda: _("resolved, closed or deferred"),
+        person_only=lambda: _("Reopening an incident"),
         status_perms={
             Status.CLOSED: (
                 IncidentPerm.CLOSE,
@@ -210,6 +221,13 @@ def _holds(actor: Actor, perm: str) -> bool:
     return bool(actor.is_authenticated and actor.is_active and actor.has_perm(perm))
 
 
+def _person_refusal(actor: Actor, transition: Transition) -> NotAllowed | None:
+    """A service account doing a person-only act (the system, ``None``, still may)."""
+    if transition.person_only is None or actor is None or is_person(actor):
+        return None
+    return person_required(transition.person_only())
+
+
 def transition_perm(action: IncidentAction) -> IncidentPerm:
     return TRANSITIONS[action].perm
 
@@ -219,6 +237,9 @@ def transition_require(*, actor: Actor, action: IncidentAction) -> None:
     transition = TRANSITIONS[action]
     if not _holds(actor, transition.perm):
         raise NotAllowed(transition.denied())
+    refusal = _person_refusal(actor, transition)
+    if refusal is not None:
+        raise refusal
 
 
 def transition_statuses_allow(incident: Incident, action: IncidentAction) -> bool:
@@ -232,6 +253,9 @@ def transition_verdict(
     transition = TRANSITIONS[action]
     if not _holds(actor, transition.perm):
         return NotAllowed(transition.denied())
+    refusal = _person_refusal(actor, transition)
+    if refusal is not None:
+        return refusal
     if incident.status in transition.already:
         return Verdict.ALREADY
     if incident.status not in transition.statuses:

@@ -45,7 +45,11 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 class ApiKeyCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=100)
-    user = serializers.CharField(required=False, help_text="Username the key belongs to.")
+    user = serializers.CharField(
+        required=False,
+        help_text="Username the key belongs to: your own (keys for another person "
+        "are created on the server with create_api_key).",
+    )
     role = serializers.ChoiceField(
         choices=[r.value for r in Role],
         required=False,

@@ -21,7 +21,6 @@ from core.selectors import api_key_list
 from core.services import (
     api_key_create,
     api_key_revoke,
-    service_account_for_role,
     user_level,
     user_roles,
 )
@@ -46,7 +45,8 @@ class MeView(ApiView):
 
 
 class ApiKeyViewSet(ApiViewSet):
-    """API keys: list, create (the key is in the response once), revoke."""
+    """API keys: list, create (the key is in the response once), revoke. A person creates keys
+    for themselves or for a role's service account (``role``), never for another person."""
 
     serializer_class = ApiKeySerializer
     lookup_value_regex = r"\d+"
@@ -72,15 +72,13 @@ class ApiKeyViewSet(ApiViewSet):
         incoming = ApiKeyCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        if data.get("role"):
-            user = service_account_for_role(role=Role(data["role"]), actor=request.user)
-        else:
-            user = data["user_obj"]
         issued = api_key_create(
             name=data["name"],
-            user=user,
+            user=data.get("user_obj"),
+            role=Role(data["role"]) if data.get("role") else None,
             created_by=request.user,
             expires_at=data.get("expires_at"),
+            via="api",
         )
         body = ApiKeySerializer(issued.api_key).data
         body["key"] = issued.raw

@@ -32,7 +32,7 @@ STEP_FIELDS = ("position", "title", "detail", "bound_action")
 
 def _require_owner(actor: User | None, perm: IncidentPerm) -> None:
     message = _("Only the decision owner may edit the runbook's policies.")
-    require_perm(actor, perm, message, system=False)
+    require_perm(actor, perm, message, system=False, person=_("Editing the runbook's policies"))
 
 
 def _jsonable(value: Any) -> Any:

@@ -62,7 +62,8 @@ def _require(actor: User | None, model: type[models.Model], verb: str) -> None:
         "verb": verb,
         "what": model._meta.verbose_name_plural,
     }
-    require_perm(actor, _perm(model, verb), message, system=False)
+    person = _("Editing the SLA configuration (escalation policy, roster, endpoints)")
+    require_perm(actor, _perm(model, verb), message, system=False, person=person)
 
 
 @transaction.atomic

@@ -2,6 +2,8 @@
 
 * Filing: anyone with ``add_changerequest`` may ask for a resume (``enable``); every other action
   needs ``request_any_change`` (On-call engineer and above).
+* Filing, approving and rejecting must be done by people, never a service account (a role
+  key): four eyes compares people.
 * Approving: ``approve_changerequest`` (Pilot coordinator and above; ``cancel`` needs
   ``approve_cancel``, Decision owner), never by the requester (four eyes). Approval applies the
   change in the same transaction. The request row and the pilot are locked, so a request is
@@ -21,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import AuditEventType, record
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
+from core.selectors import is_service_account
 from pilot.enums import ChangeAction, ChangeStatus, PilotState, RevisionKind, TemplateStatus
 from pilot.models import ChangeRequest, ConfigRevision, FeatureFlag, TemplateVersion
 from pilot.permissions import PilotPerm
@@ -146,7 +149,11 @@ def change_request_create(
         if action == ChangeAction.ENABLE
         else PilotPerm.REQUEST_ANY_CHANGE
     )
-    require_perm(actor, perm, _("You may not request this change."))
+    # The requester is a person, so that four eyes (approver != requester) compares people: a
+    # machine's request could be its key holder's own.
+    require_perm(
+        actor, perm, _("You may not request this change."), person=_("Filing a change request")
+    )
     reason = require_reason(reason)
     params = dict(params or {})
     head = require_head(pilot_lock())
@@ -190,7 +197,12 @@ def _lock_request(change_request: ChangeRequest) -> ChangeRequest:
 
 
 def _require_decider(request: ChangeRequest, actor: User) -> None:
-    require_perm(actor, PilotPerm.APPROVE_CHANGE_REQUEST, _("You may not decide change requests."))
+    require_perm(
+        actor,
+        PilotPerm.APPROVE_CHANGE_REQUEST,
+        _("You may not decide change requests."),
+        person=_("Deciding a change request"),
+    )
     if request.action == ChangeAction.CANCEL:
         require_perm(
             actor, PilotPerm.APPROVE_CANCEL, _("Only a Decision owner may cancel the pilot.")
@@ -211,8 +223,18 @@ def _approve(*, change_request: ChangeRequest, actor: User) -> ConfigRevision | 
     head = require_head(pilot_lock())
     request = _lock_request(change_request)
     _require_decider(request, actor)
+    # Four eyes compares people: both sides are people (a person holds keys only in their own
+    # name), and they differ.
     if request.requested_by_id == actor.pk:
         raise NotAllowed(_("Nobody approves their own change request."), code="four_eyes")
+    if is_service_account(request.requested_by):
+        raise NotAllowed(
+            _(
+                "This request was filed by a service account, so no second person can be told "
+                "apart from the first: reject it and file it again as a person."
+            ),
+            code="four_eyes",
+        )
     _require_pending(request)
     now = timezone.now()
     if request.base_revision_id != head.pk:
