@@ -4,10 +4,18 @@ notifications, config-change webhooks) and books the attempt.
 - **Sign**: ``X-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>`` with the Unix
   time in ``X-Signature-Timestamp``. A receiver recomputes it and compares in constant time; the
   timestamp lets it refuse replays. Receivers rely on these names: they do not change.
-- **Address policy**: :func:`address_problem` runs before every connection (and when an endpoint
-  is saved in the admin), so a rule about where we may connect is written once, here.
+- **Address policy** (no server-side request forgery), written once, here: ``https`` (``http``
+  too while ``WEBHOOK_ALLOW_HTTP``, never in production), a host, no user name or password; the
+  host's addresses must be public (not loopback, private, link-local, carrier-grade NAT,
+  multicast, unspecified, reserved, documentation, unique-local or site-local, nor an IPv6 form
+  of such an IPv4 address) unless ``WEBHOOK_ALLOWED_NETWORKS`` lists them.
+  :func:`address_problem` applies it when a receiver is saved (admin, API, services) and
+  :func:`target` again before every connection, which then goes to the address that was checked
+  (no second name lookup that a rebinding DNS answer could point inside).
 - **Send**: POST with ``WEBHOOK_TIMEOUT_SECONDS``; redirects are never followed (a 3xx is a
   failed attempt: following one would post the signed body to an address the policy never saw).
+  What failed is a category with a fixed reason ("refused address", "timeout", "connection
+  failed", "TLS failed", "HTTP 503"), never a socket's message (which would be a port scanner).
 - **Outcome and backoff**: every failure has a :class:`Failure` category and a short reason for
   the delivery record; :func:`outcome_after` turns an attempt into sent / retry (after
   ``WEBHOOK_BACKOFF_SECONDS`` · 2^(n-1), capped by ``WEBHOOK_BACKOFF_MAX_SECONDS``) / failed (after
@@ -22,13 +30,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import logging
+import smtplib
 import socket
 import ssl
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +50,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -86,24 +98,187 @@ def signature_headers(*, secret: str, body: bytes, timestamp: str | None = None)
     }
 
 
-def address_problem(url: str) -> str:
-    """'' when ``url`` may be posted to, else why not.
+class AddressRefused(Exception):
+    """The address policy refused where a delivery would connect; nothing was sent."""
 
-    http and https only, a host, and no credentials in the URL (they would travel to whoever
-    answers and show in every log line that prints the URL). Rules about which hosts may be
-    reached belong here too: this runs before every connection."""
+
+@dataclass(frozen=True)
+class Target:
+    """Where one attempt connects: the URL's parts and the one address that was checked."""
+
+    scheme: str
+    host: str  # as in the URL: sent as the Host header, and the TLS server name
+    port: int
+    path: str  # path and query
+    address: str  # the checked IP the connection goes to
+
+
+def allowed_networks() -> list[IPNetwork]:
+    """``WEBHOOK_ALLOWED_NETWORKS``: internal receivers an operator allowed on purpose."""
+    return [
+        ipaddress.ip_network(str(n).strip(), strict=False)
+        for n in settings.WEBHOOK_ALLOWED_NETWORKS
+    ]
+
+
+def schemes() -> tuple[str, ...]:
+    return ("https", "http") if settings.WEBHOOK_ALLOW_HTTP else ("https",)
+
+
+def url_problem(url: str) -> str:
+    """'' when ``url`` is of a form we may post to, else why not (no name is looked up).
+
+    https (and http while ``WEBHOOK_ALLOW_HTTP``: never in production, where a signed body must
+    not travel in clear), a host, and no credentials in the URL (they would travel to whoever
+    answers and show in every log line that prints the URL)."""
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return "not a valid URL"
-    if parts.scheme not in ("http", "https"):
-        return "only http and https URLs may receive webhooks"
+    if parts.scheme not in schemes():
+        if settings.WEBHOOK_ALLOW_HTTP:
+            return "only http and https URLs may receive webhooks"
+        return "only https URLs may receive webhooks"
     if "@" in parts.netloc:
         return "a webhook URL may not contain a user name or password"
     if not parts.hostname:
         return "the URL has no host"
     return ""
+
+
+# Ranges that are not the public internet, named for the refusal. Python's ``is_global`` is the
+# backstop for anything these do not name.
+_NAMED_RANGES: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "unspecified"),
+    ("127.0.0.0/8", "loopback"),
+    ("10.0.0.0/8", "private"),
+    ("172.16.0.0/12", "private"),
+    ("192.168.0.0/16", "private"),
+    ("100.64.0.0/10", "carrier-grade NAT"),
+    ("169.254.0.0/16", "link-local"),
+    ("192.0.0.0/24", "reserved"),
+    ("192.0.2.0/24", "documentation"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local"),
+    ("ff00::/8", "multicast"),
+    ("2001:db8::/32", "documentation"),
+    ("100::/64", "discard-only"),
+)
+_RANGES = tuple((ipaddress.ip_network(net), kind) for net, kind in _NAMED_RANGES)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo client), whose rules
+    apply to it: ``::ffff:127.0.0.1`` is loopback whatever its notation."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def ip_problem(address: str) -> str:
+    """'' when we may connect to IP ``address``, else which kind of address it is.
+
+    Only public addresses, unless ``WEBHOOK_ALLOWED_NETWORKS`` contains it: a receiver URL must
+    not make the worker reach the machine itself, its network or the cloud's metadata service."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone index is not a host
+    except ValueError:
+        return "not an IP address"
+    carried = _embedded_ipv4(ip)
+    networks = allowed_networks()
+    if any(ip in n or (carried is not None and carried in n) for n in networks):
+        return ""
+    if carried is not None:
+        inner = ip_problem(str(carried))
+        if inner:
+            return f"an IPv6 address carrying {carried}, {inner}"
+    for network, kind in _RANGES:
+        if ip.version == network.version and ip in network:
+            return f"{'an' if kind == 'unspecified' else 'a'} {kind} address ({network})"
+    if not ip.is_global:
+        return "not a public address"
+    return ""
+
+
+def _refused(host: str, problem: str) -> str:
+    return f"refused address: {host} is {problem}"
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (an IP literal is itself). Raises socket.gaierror."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def addresses_problem(host: str, addresses: Iterable[str]) -> str:
+    """'' when every address may be reached; one refused address refuses the host (a name
+    that also points inside is not a receiver we send to)."""
+    for address in addresses:
+        problem = ip_problem(address)
+        if problem:
+            shown = host if host == address else f"{host} ({address})"
+            return _refused(shown, problem)
+    return ""
+
+
+def address_problem(url: str) -> str:
+    """'' when ``url`` may be registered as a receiver, else why not: :func:`url_problem`, and
+    the host's addresses by :func:`ip_problem`. The admin, the API and the services call this
+    when a URL is saved; :func:`target` applies the same rules again before every connection
+    (a name may point elsewhere by then). A name that does not resolve yet is accepted here: it
+    fails at sending, with "host name not found", until it does."""
+    problem = url_problem(url)
+    if problem:
+        return problem
+    parts = urllib.parse.urlsplit(url)
+    host = str(parts.hostname)
+    try:
+        addresses = resolve(host, parts.port or 443)
+    except (OSError, UnicodeError):
+        return ""
+    return addresses_problem(host, addresses)
+
+
+def target(url: str) -> Target:
+    """The checked target of one attempt: the URL's rules, then one name lookup whose addresses
+    must all pass :func:`ip_problem`; the connection goes to the first of them and to nothing
+    else (no second lookup between the check and the connect, which a DNS answer with a short
+    lifetime could point elsewhere). Raises AddressRefused, or socket.gaierror for a name that
+    does not resolve."""
+    problem = url_problem(url)
+    if problem:
+        raise AddressRefused(problem)
+    parts = urllib.parse.urlsplit(url)
+    host = str(parts.hostname)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = resolve(host, port)
+    problem = addresses_problem(host, addresses)
+    if problem:
+        raise AddressRefused(problem)
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, "no address")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return Target(scheme=parts.scheme, host=host, port=port, path=path, address=addresses[0])
 
 
 # --- outcome ---------------------------------------------------------------------------------
@@ -246,78 +421,102 @@ def outcome_after(attempt: Attempt, *, attempts: int) -> Outcome:
     )
 
 
+CONNECTION_FAILED = "connection failed"
+
+
 def failed_attempt(exc: BaseException) -> Attempt:
-    """The category and a short reason for what a transport raised (never a raw repr)."""
+    """The category and a fixed reason for what a transport raised, never the socket's own
+    message: "Connection refused" and "Remote end closed" would tell whoever reads the delivery
+    record which ports answer, so every way a connection can fail reads the same."""
     reason: BaseException = exc
     if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
         reason = exc.reason
+    if isinstance(reason, AddressRefused):
+        return Attempt(Failure.ADDRESS, str(reason))
     if isinstance(reason, TimeoutError):
-        return Attempt(Failure.TIMEOUT, f"no answer within {timeout_seconds():g} s")
-    if isinstance(reason, ssl.SSLError):
-        return Attempt(Failure.TLS, f"TLS: {reason.reason or reason.__class__.__name__}")
+        return Attempt(Failure.TIMEOUT, f"timeout: no answer within {timeout_seconds():g} s")
+    if isinstance(reason, ssl.SSLError | ssl.CertificateError):
+        return Attempt(Failure.TLS, "TLS failed: handshake or certificate check")
     if isinstance(reason, socket.gaierror):
-        return Attempt(Failure.CONNECTION, "host name not found")
-    if isinstance(reason, http.client.HTTPException):
-        return Attempt(Failure.PROTOCOL, f"no HTTP answer ({reason.__class__.__name__})")
-    if isinstance(reason, ConnectionRefusedError):
-        return Attempt(Failure.CONNECTION, "Connection refused")
-    if isinstance(reason, ConnectionError):
-        return Attempt(Failure.CONNECTION, f"connection lost ({reason.__class__.__name__})")
-    if isinstance(reason, OSError) and reason.strerror:
-        return Attempt(Failure.CONNECTION, reason.strerror[:MAX_ERROR_LENGTH])
+        return Attempt(Failure.CONNECTION, f"{CONNECTION_FAILED}: host name not found")
+    if isinstance(reason, smtplib.SMTPResponseException):
+        # The mail relay is ours, configured by the operator: its answer helps and scans nothing.
+        said = reason.smtp_error
+        said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+        text = f"SMTP {reason.smtp_code}: {said}"
+        return Attempt(Failure.ERROR, text[:MAX_ERROR_LENGTH])
+    if isinstance(reason, OSError | http.client.HTTPException):
+        return Attempt(Failure.CONNECTION, CONNECTION_FAILED)
     if isinstance(reason, ValueError):
         return Attempt(Failure.ADDRESS, "not a valid URL")
-    text = f"{reason.__class__.__name__}: {reason}"
-    return Attempt(Failure.ERROR, text[:MAX_ERROR_LENGTH])
+    return Attempt(Failure.ERROR, f"unexpected error ({reason.__class__.__name__})")
 
 
 # --- sending ---------------------------------------------------------------------------------
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Turns every 3xx into an HTTPError with its code instead of following it."""
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address the policy checked, never to a second lookup of the name; the
+    Host header still names the URL's host."""
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> None:
-        return None
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_NoRedirects)
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """As :class:`_CheckedHTTPConnection`, with TLS to the URL's host name: it is the SNI
+    name and the name the certificate must carry (checked against the system's CAs)."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self._tls)
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        try:
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _post(target: Target, body: bytes, headers: Mapping[str, str]) -> int:
+    """One POST to the checked target; the status code. http.client follows no redirect."""
+    cls = _CheckedHTTPSConnection if target.scheme == "https" else _CheckedHTTPConnection
+    connection = cls(target, timeout_seconds())
+    try:
+        connection.request("POST", target.path, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        response.close()
+        return int(response.status)
+    finally:
+        connection.close()
 
 
 def post_signed_json(
     *, url: str, body: bytes, secret: str, headers: Mapping[str, str] | None = None
 ) -> Attempt:
-    """POST ``body`` (JSON) to ``url``, signed with ``secret``, once. 2xx is success; a 3xx,
-    any other status, a timeout or a connection error is a failed attempt with its category."""
-    problem = address_problem(url)
-    if problem:
-        return Attempt(Failure.ADDRESS, problem)
-    request = urllib.request.Request(  # noqa: S310 - the address policy checked the scheme
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            **(headers or {}),
-            **signature_headers(secret=secret, body=body),
-        },
-    )
+    """POST ``body`` (JSON) to ``url``, signed with ``secret``, once. 2xx is success; a 3xx
+    (never followed: the signed body would go to an address the policy never saw), any other
+    status, a refused address, a timeout or a connection error is a failed attempt with its
+    category."""
     try:
-        with _opener().open(request, timeout=timeout_seconds()) as response:
-            code = int(response.status)
-    except urllib.error.HTTPError as exc:
-        code = int(exc.code)
-        exc.close()
-    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        checked = target(url)
+        code = _post(
+            checked,
+            body,
+            {
+                "Content-Type": "application/json",
+                **(headers or {}),
+                **signature_headers(secret=secret, body=body),
+            },
+        )
+    except (AddressRefused, OSError, ValueError, http.client.HTTPException) as exc:
         return failed_attempt(exc)
     if 200 <= code < 300:
         return Attempt(status_code=code)

@@ -291,6 +291,11 @@ METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0
 CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
     "task": "incidents.tasks.sla_sweep",
     "schedule": float(SLA_SWEEP_SECONDS),
+# Where outbound delivery may connect: plain http only while this is true (production sets
+# https only), and addresses that are not public (loopback, private, link-local, ...) only
+# inside these CIDRs, for receivers deliberately run on an internal network.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_ALLOWED_NETWORKS: list[str] = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
     "options": {"expires": float(SLA_SWEEP_SECONDS)},
 }
 

@@ -19,6 +19,8 @@ if not REDIS_URL:
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     raise ImproperlyConfigured("DATABASE_URL (PostgreSQL) is required in production.")
 
+# Signed bodies travel over TLS only (the receiver's certificate is checked).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics$"]
 if env.bool("USE_X_FORWARDED_PROTO", default=False):

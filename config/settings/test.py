@@ -15,3 +15,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Parallel test runs (pytest-xdist) each get their own cache namespace.
 CACHES["default"]["KEY_PREFIX"] = "pcp-test-" + env.str("PYTEST_XDIST_WORKER", default="main")
+# The suite's receivers listen on loopback; outbound delivery refuses it unless allowed here.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]

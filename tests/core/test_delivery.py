@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -124,20 +125,20 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_timeout(listen, settings):
     receiver = listen(release=threading.Event())
     attempt = delivery.post_signed_json(url=receiver.url, body=b"{}", secret=SECRET)
     assert attempt.failure is Failure.TIMEOUT
-    assert attempt.reason == "no answer within 1 s"
+    assert attempt.reason == "timeout: no answer within 1 s"
     assert attempt.status_code is None
     assert len(receiver.requests) == 1
     outcome = delivery.outcome_after(attempt, attempts=1)
     assert (outcome.status, outcome.failure, outcome.error) == (
         Status.RETRY,
         Failure.TIMEOUT,
-        "no answer within 1 s",
+        "timeout: no answer within 1 s",
     )
 
 
 def test_nobody_listening_is_a_connection_failure():
     attempt = delivery.post_signed_json(url="http://127.0.0.1:9/hook", body=b"{}", secret=SECRET)
-    assert (attempt.failure, attempt.reason) == (Failure.CONNECTION, "Connection refused")
+    assert (attempt.failure, attempt.reason) == (Failure.CONNECTION, "connection failed")
 
 
 @pytest.mark.parametrize(
@@ -145,6 +146,10 @@ def test_nobody_listening_is_a_connection_failure():
     [
         ("ftp://127.0.0.1/hook", "only http and https URLs may receive webhooks"),
         ("file:///etc/passwd", "only http and https URLs may receive webhooks"),
+        ("localhost:6379", "only http and https URLs may receive webhooks"),
+        ("127.0.0.1:6379/hook", "only http and https URLs may receive webhooks"),
+        ("//hooks.example.com/hook", "only http and https URLs may receive webhooks"),
+        ("gopher://127.0.0.1:6379/_FLUSHALL", "only http and https URLs may receive webhooks"),
         ("http:///hook", "the URL has no host"),
         ("http://127.0.0.1:notaport/hook", "not a valid URL"),
     ],
@@ -167,7 +172,7 @@ def test_credentials_in_the_url_are_refused_and_nothing_is_sent(listen, userinfo
 
 def test_the_address_policy_accepts_plain_http_and_https():
     assert delivery.address_problem("https://hooks.example.com/path?q=1") == ""
-    assert delivery.address_problem("http://127.0.0.1:8080/hook") == ""
+    assert delivery.address_problem("http://127.0.0.1:8080/hook") == ""  # the suite allows it
 
 
 def test_backoff_doubles_from_the_base_and_is_capped(settings):
@@ -239,3 +244,241 @@ def test_a_receiver_switched_off_is_a_final_failure_and_nothing_is_sent(listen):
     sent = delivery.post_to_receiver(_Receiver(receiver.url), body=b"{}")
     assert sent.ok
     assert _verifies(*receiver.requests[0])
+
+
+# --- where the worker may connect (server-side request forgery) --------------------------------
+
+REFUSED_IPS = [
+    ("127.0.0.1", "a loopback address (127.0.0.0/8)"),
+    ("127.1.2.3", "a loopback address (127.0.0.0/8)"),
+    ("0.0.0.0", "an unspecified address (0.0.0.0/8)"),  # noqa: S104 - a URL host, not a bind
+    ("10.1.2.3", "a private address (10.0.0.0/8)"),
+    ("172.16.0.1", "a private address (172.16.0.0/12)"),
+    ("192.168.1.1", "a private address (192.168.0.0/16)"),
+    ("100.64.0.1", "a carrier-grade NAT address (100.64.0.0/10)"),
+    ("169.254.169.254", "a link-local address (169.254.0.0/16)"),  # cloud metadata
+    ("224.0.0.1", "a multicast address (224.0.0.0/4)"),
+    ("240.0.0.1", "a reserved address (240.0.0.0/4)"),
+    ("255.255.255.255", "a reserved address (240.0.0.0/4)"),
+    ("192.0.2.10", "a documentation address (192.0.2.0/24)"),
+    ("::1", "a loopback address (::1/128)"),
+    ("::", "an unspecified address (::/128)"),
+    ("fc00::1", "a unique local address (fc00::/7)"),
+    ("fd12:3456::1", "a unique local address (fc00::/7)"),
+    ("fe80::1", "a link-local address (fe80::/10)"),
+    ("fec0::1", "a site-local address (fec0::/10)"),
+    ("ff02::1", "a multicast address (ff00::/8)"),
+    ("2001:db8::1", "a documentation address (2001:db8::/32)"),
+    (
+        "::ffff:127.0.0.1",
+        "an IPv6 address carrying 127.0.0.1, a loopback address (127.0.0.0/8)",
+    ),
+    ("::ffff:10.0.0.1", "an IPv6 address carrying 10.0.0.1, a private address (10.0.0.0/8)"),
+    ("64:ff9b::7f00:1", "an IPv6 address carrying 127.0.0.1, a loopback address (127.0.0.0/8)"),
+    (
+        "2002:a9fe:a9fe::1",
+        "an IPv6 address carrying 169.254.169.254, a link-local address (169.254.0.0/16)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("ip", "kind"), REFUSED_IPS)
+def test_addresses_that_are_not_public_are_refused(settings, ip, kind):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert delivery.ip_problem(ip) == kind
+    host = f"[{ip}]" if ":" in ip else ip
+    url = f"https://{host}/hook"
+    assert delivery.address_problem(url) == f"refused address: {ip} is {kind}"
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    assert (attempt.failure, attempt.reason) == (
+        Failure.ADDRESS,
+        f"refused address: {ip} is {kind}",
+    )
+
+
+@pytest.mark.parametrize("ip", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_are_accepted(settings, ip):
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert delivery.ip_problem(ip) == ""
+    assert delivery.address_problem(f"https://{f'[{ip}]' if ':' in ip else ip}/hook") == ""
+
+
+def test_without_allowed_networks_a_loopback_receiver_is_refused_at_registration_and_at_send(
+    listen, settings
+):
+    receiver = listen()
+    port = receiver.url.split(":")[2].split("/")[0]
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    by_name = f"http://localhost:{port}/hook"  # resolved: the name is no way around the rule
+    assert delivery.address_problem(receiver.url) == (
+        "refused address: 127.0.0.1 is a loopback address (127.0.0.0/8)"
+    )
+    assert delivery.address_problem(by_name) == (
+        "refused address: localhost (127.0.0.1) is a loopback address (127.0.0.0/8)"
+    )
+    for url in (receiver.url, by_name):
+        attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+        assert attempt.failure is Failure.ADDRESS
+        assert attempt.reason.startswith("refused address: ")
+    assert receiver.requests == []
+    # The suite's own setting lets the same receiver in: the rule is the network list.
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    assert delivery.address_problem(by_name) == ""
+    assert delivery.post_signed_json(url=by_name, body=b"{}", secret=SECRET).ok
+    assert len(receiver.requests) == 1
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(listen, settings, monkeypatch):
+    """DNS rebinding: the name answers a permitted address for the check and an internal one
+    for any later lookup. The worker connects to the checked address, sends the URL's host
+    name as Host, and looks the name up once."""
+    allowed = listen()  # on 127.0.0.1
+    port = int(allowed.url.split(":")[2].split("/")[0])
+    internal: list[bytes] = []
+    victim = socket.socket()
+    try:
+        victim.bind(("127.0.0.2", port))
+    except OSError:
+        victim.close()
+        pytest.skip("127.0.0.2 is not on the loopback interface here")
+    victim.listen()
+    victim.settimeout(0.5)
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # 127.0.0.2 stands for "inside"
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "receiver.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        attempt = delivery.post_signed_json(
+            url=f"http://receiver.example:{port}/hook?x=1", body=b"{}", secret=SECRET
+        )
+        try:
+            conn, _ = victim.accept()
+            internal.append(conn.recv(1024))
+            conn.close()
+        except TimeoutError:
+            pass
+    finally:
+        victim.close()
+    assert attempt.ok, attempt
+    assert lookups == ["receiver.example"]
+    assert internal == []
+    assert len(allowed.requests) == 1
+    headers, _body = allowed.requests[0]
+    assert headers["Host"] == f"receiver.example:{port}"
+
+
+@pytest.fixture
+def raw_listener() -> Iterator[Callable[[bytes], str]]:
+    """A TCP listener that reads the request and answers ``reply`` (b"": closes at once)."""
+    sockets: list[socket.socket] = []
+
+    def start(reply: bytes) -> str:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        sockets.append(server)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                conn.recv(65536)
+                if reply:
+                    conn.sendall(reply)
+                conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+
+    yield start
+    for server in sockets:
+        server.close()
+
+
+def test_every_way_a_connection_fails_reads_the_same(raw_listener):
+    """No port-scanner oracle: nothing listening, a listener that hangs up, and a service that
+    is not HTTP (Redis's error line) leave the same category and words in the record."""
+    urls = {
+        "refused": "http://127.0.0.1:9/hook",
+        "closed": raw_listener(b""),
+        "not http": raw_listener(b"-ERR unknown command 'POST'\r\n"),
+    }
+    seen = {
+        name: (a.failure, a.reason)
+        for name, url in urls.items()
+        for a in [delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)]
+    }
+    assert seen == dict.fromkeys(urls, (Failure.CONNECTION, "connection failed"))
+
+
+def test_production_accepts_https_only(listen, settings):
+    receiver = listen()
+    settings.WEBHOOK_ALLOW_HTTP = False
+    assert delivery.address_problem(receiver.url) == "only https URLs may receive webhooks"
+    assert delivery.address_problem("ftp://hooks.example.com/") == (
+        "only https URLs may receive webhooks"
+    )
+    attempt = delivery.post_signed_json(url=receiver.url, body=b"{}", secret=SECRET)
+    assert (attempt.failure, attempt.reason) == (
+        Failure.ADDRESS,
+        "only https URLs may receive webhooks",
+    )
+    assert receiver.requests == []
+    assert delivery.address_problem("https://hooks.example.com/") == ""
+
+
+def test_production_settings_refuse_plain_http():
+    """The production settings module, loaded as ``make deploy-check`` loads it (throwaway
+    values, in a child process: it refuses to load without them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from core import delivery; "
+        "print(settings.WEBHOOK_ALLOW_HTTP, settings.WEBHOOK_ALLOWED_NETWORKS, "
+        "repr(delivery.url_problem('http://hooks.example.com/')))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": "x" * 64,
+        "ALLOWED_HOSTS": "cp.example",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1/postgres",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    env.pop("WEBHOOK_ALLOW_HTTP", None)
+    env.pop("WEBHOOK_ALLOWED_NETWORKS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "False [] 'only https URLs may receive webhooks'", done.stderr
+
+
+def test_a_name_that_does_not_resolve_is_accepted_at_registration_and_fails_at_send():
+    url = "https://no-such-host.invalid/hook"
+    assert delivery.address_problem(url) == ""
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    assert (attempt.failure, attempt.reason) == (
+        Failure.CONNECTION,
+        "connection failed: host name not found",
+    )
