@@ -288,6 +288,8 @@ def _reads_beyond_the_user(function: Callable[..., Any]) -> list[str]:
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     definition = tree.body[0]
     assert isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef)
+    # inspect reads the file as it is now: edited after the import, its lines have moved.
+    assert definition.name == function.__name__, f"{function} changed on disk since the import"
     request = definition.args.args[1].arg
     if len(definition.args.args) > 2:  # only what runs when no object is given
         definition = _NoObject(definition.args.args[2].arg).visit(definition)
