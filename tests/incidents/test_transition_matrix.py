@@ -1,5 +1,7 @@
 """Every status, action and role: the service, the admin, the API and the console's buttons say
-the same as the transition table (incidents/transitions.py).
+the same as the transition table (incidents/transitions.py). Each role is played by a person and
+by the role's service account (the account behind ``create_api_key --role``), which is refused
+the acts that must name a person whatever its permissions.
 
 The service is run inside a savepoint that is rolled back, so one incident per state serves
 every role and action. "Changed" means the service wrote a timeline row (every act that does
@@ -15,7 +17,10 @@ from django.test import Client
 
 from console.selectors.incident_page import BUTTONS, runbook_buttons
 from core.errors import Conflict, NotAllowed, NotFound
+from core.roles import ROLES as ROLE_INFO
 from core.roles import Role
+from core.selectors import is_service_account
+from core.services import service_account_for_role
 from incidents import services
 from incidents.enums import BoundAction, Category, Severity, Status
 from incidents.models import ChecklistStep, Incident, Playbook
@@ -32,6 +37,7 @@ from tests.incidents.factories import open_incident
 pytestmark = pytest.mark.django_db
 
 ROLES = list(Role)
+PERSON_ONLY = {act for act, transition in TRANSITIONS.items() if transition.person_only}
 POSTMORTEM = {
     "root_cause": "Idempotency check raced.",
     "resolution": "Unique index on the key.",
@@ -189,17 +195,33 @@ def _buttons(html: str) -> set[str]:
     return {b for b in BoundAction.values if f"runbook-{b} " in html or f'runbook-{b}"' in html}
 
 
+def _accounts(make_member: Callable[[Role], User]) -> list[tuple[str, User]]:
+    """A person in every role, then every role's service account (a machine-only role's
+    members are service accounts already)."""
+    people = [(str(role), make_member(role)) for role in ROLES]
+    machines = [
+        (f"svc-{role}", service_account_for_role(role=role))
+        for role in ROLES
+        if not ROLE_INFO[role].machine
+    ]
+    return people + machines
+
+
 @pytest.mark.parametrize(("status", "severity", "level"), STATES)
 def test_service_admin_api_and_console_agree_with_the_table(
     status, severity, level, make_member, client_for
 ):
     incident = _incident(status, severity, level)
     mismatches: list[str] = []
-    for role in ROLES:
-        user = make_member(role)
+    for role, user in _accounts(make_member):
         expected = {act: _expected(incident, act, user) for act in IncidentAction}
         allowed = {act for act, e in expected.items() if e == "changed"}
         assert allowed == incident_actions_available(incident=incident, user=user)
+        if is_service_account(user):
+            assert not allowed & PERSON_ONLY, (role, allowed & PERSON_ONLY)
+            for act in PERSON_ONLY:
+                if user.has_perm(TRANSITIONS[act].perm):
+                    assert expected[act] == "403", (role, act, expected[act])
 
         # 1. the service succeeds (and changes the incident) iff the table allows it
         for act in IncidentAction:
