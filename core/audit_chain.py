@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain ("audit" in ASCII).
@@ -59,6 +64,25 @@ class AuditLink(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.label}:{self.record_pk} {self.event}"
+
+
+class AuditCheckpoint(models.Model):
+    """The chain's head (seq, hash) as published at ``at``: to the log, ``/metrics`` and the
+    checkpoint listeners. A copy kept outside the database is the anchor: ``verify_audit
+    --expect SEQ:HASH`` fails when the chain no longer holds that link (its tail cut off, or
+    the chain rebuilt). Append-only on PostgreSQL, like the links."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "core"
+        ordering = ["-seq"]
+        verbose_name = "audit checkpoint"
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash}"
 
 
 # --- what is audited, and which fields of it ---------------------------------------------------
@@ -213,6 +237,81 @@ def _label_of(target: models.Model | Deleted) -> str:
     return target.label if isinstance(target, Deleted) else target._meta.label_lower
 
 
+# --- the anchor: published checkpoints ------------------------------------------------------
+
+# Called after commit with each new checkpoint (an app that publishes it further, to its
+# subscribers, registers here from its AppConfig.ready(); core imports no app).
+CHECKPOINT_LISTENERS: list[Callable[[AuditCheckpoint], None]] = []
+
+
+def chain_head() -> tuple[int, str] | None:
+    """(seq, hash) of the newest committed link, or None for an empty chain. No lock: a
+    committed link never changes, and a link committing meanwhile is the next checkpoint's."""
+    last = AuditLink.objects.order_by("-seq").values_list("seq", "hash").first()
+    return (int(last[0]), str(last[1])) if last else None
+
+
+def checkpoint_record() -> AuditCheckpoint | None:
+    """Record the chain head as a checkpoint and publish it: one structured log line (every
+    run, so the log holds the head even when it has not moved) and, for a new head, the
+    checkpoint listeners after commit. Idempotent: an unchanged head adds no row. None while
+    the chain is empty."""
+    head = chain_head()
+    if head is None:
+        return None
+    seq, hash_ = head
+    with transaction.atomic():
+        checkpoint, created = AuditCheckpoint.objects.get_or_create(
+            seq=seq, defaults={"hash": hash_}
+        )
+        if created:
+            for listener in CHECKPOINT_LISTENERS:
+                transaction.on_commit(partial(listener, checkpoint), robust=True)
+    logger.info(
+        "audit.checkpoint seq=%d hash=%s",
+        checkpoint.seq,
+        checkpoint.hash,
+        extra={
+            "event": "audit.checkpoint",
+            "audit_seq": checkpoint.seq,
+            "audit_hash": checkpoint.hash,
+            "new": created,
+        },
+    )
+    return checkpoint
+
+
+def checkpoint_latest() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-seq").first()
+
+
+_EXPECT = re.compile(r"^(?P<seq>[0-9]{1,19}):(?P<hash>[0-9a-f]{64})$")
+
+
+def checkpoint_parse(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (the form the log line and /metrics publish) → (seq, hash)."""
+    match = _EXPECT.match(text.strip().lower())
+    if match is None or int(match["seq"]) < 1:
+        raise ValueError(f"expected SEQ:HASH (a link number and 64 hex digits), got {text!r}")
+    return int(match["seq"]), match["hash"]
+
+
+def checkpoint_problem(seq: int, hash_: str, *, found: str | None, last_seq: int) -> str | None:
+    """Why the chain no longer holds the checkpoint (seq, hash); None when it does. ``found``
+    is the hash of the chain's link #seq (None: no such link), ``last_seq`` the chain's end."""
+    if found is None:
+        return (
+            f"checkpoint #{seq} ({hash_[:16]}…) is not in the chain, which ends at "
+            f"#{last_seq}: its tail was cut off"
+        )
+    if found != hash_:
+        return (
+            f"checkpoint #{seq} expected hash {hash_[:16]}…, the chain has {found[:16]}…: "
+            "the chain was rebuilt or edited up to that link"
+        )
+    return None
+
+
 # --- verification --------------------------------------------------------------------------
 
 
@@ -231,6 +330,7 @@ class Broken:
 class Verification:
     links: int
     broken: list[Broken]
+    checkpoints: int = 0  # checkpoints (stored and expected) found in the chain
 
     @property
     def ok(self) -> bool:
@@ -245,13 +345,23 @@ def _iter_links(chunk: int = 5000) -> Iterator[AuditLink]:
     yield from AuditLink.objects.order_by("seq").iterator(chunk_size=chunk)
 
 
-def chain_verify(*, chunk: int = 2000) -> Verification:
-    """Recompute the chain and each record's latest digest. Never raises on bad data."""
+def chain_verify(*, chunk: int = 2000, expect: Iterable[tuple[int, str]] = ()) -> Verification:
+    """Recompute the chain and each record's latest digest, and check that the chain still
+    holds every stored checkpoint and each ``expect`` (seq, hash) — a checkpoint kept outside
+    the database, which a consistent rebuild or a cut tail cannot match. Never raises on bad
+    data."""
     broken: list[Broken] = []
     latest: dict[tuple[str, str], AuditLink] = {}
+    anchors = [("expected", seq, hash_) for seq, hash_ in expect] + [
+        ("stored", seq, hash_) for seq, hash_ in AuditCheckpoint.objects.values_list("seq", "hash")
+    ]
+    wanted = {seq for _source, seq, _hash in anchors}
+    found: dict[int, str] = {}
     prev_hash, expected_seq, count = GENESIS, 1, 0
     for link in _iter_links():
         count += 1
+        if link.seq in wanted:
+            found[link.seq] = link.hash
         if link.seq != expected_seq:
             broken.append(
                 Broken(
@@ -311,4 +421,11 @@ def chain_verify(*, chunk: int = 2000) -> Verification:
                 row.pop("pk_")
                 if row_digest(label, row) != k.digest:
                     broken.append(Broken(k.seq, label, k.record_pk, "digest mismatch (row edited)"))
-    return Verification(links=count, broken=broken)
+    held = 0
+    for source, seq, hash_ in anchors:
+        problem = checkpoint_problem(seq, hash_, found=found.get(seq), last_seq=expected_seq - 1)
+        if problem is None:
+            held += 1
+        else:
+            broken.append(Broken(seq, "checkpoint", source, problem))
+    return Verification(links=count, broken=broken, checkpoints=held)

@@ -229,6 +229,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 3600.0,
     },
 }
+# The audit chain's head is published this often (a checkpoint row, one log line, /metrics): the
+# anchor ``verify_audit --expect SEQ:HASH`` checks a later chain against.
+AUDIT_CHECKPOINT_SECONDS = env.float("AUDIT_CHECKPOINT_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["core-audit-checkpoint"] = {
+    "task": "core.tasks.audit_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_SECONDS,
+    "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

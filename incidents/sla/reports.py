@@ -238,6 +238,13 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _number(value: float) -> str:
+    # Whole numbers in full (``:g`` would print a link number like 1234567 as 1.23457e+06).
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):g}"
+
+
 def prometheus_text(samples: list[MetricSample]) -> str:
     """The Prometheus text exposition format (version 0.0.4)."""
     lines: list[str] = []
@@ -247,5 +254,5 @@ def prometheus_text(samples: list[MetricSample]) -> str:
         for labels, value in metric.samples:
             label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
             suffix = f"{{{label_text}}}" if label_text else ""
-            lines.append(f"{metric.name}{suffix} {float(value):g}")
+            lines.append(f"{metric.name}{suffix} {_number(value)}")
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from core.audit_chain import AuditLink, chain_verify
+from core.audit_chain import AuditCheckpoint, AuditLink, chain_verify, link_hash
 from core.models import ApiKey, AuditEvent
 from core.services import api_key_create, api_key_revoke
 from incidents.models import RosterMember, SeverityPolicy, TimelineEntry
@@ -336,5 +336,184 @@ def test_audit_events_are_append_only_in_postgresql(history) -> None:
     from django.db import DatabaseError, transaction
 
     for statement in ("UPDATE core_auditevent SET reason = 'x'", "DELETE FROM core_auditevent"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            _sql(statement)
+
+
+# --- the anchor: published checkpoints and verify_audit --expect -----------------------------
+
+
+def _checkpoint() -> str:
+    """Run the beat task as beat would; the published checkpoint as SEQ:HASH."""
+    from core.tasks import audit_checkpoint
+
+    seq = audit_checkpoint()
+    checkpoint = AuditCheckpoint.objects.get(seq=seq)
+    return f"{checkpoint.seq}:{checkpoint.hash}"
+
+
+def _verify_expecting(*checkpoints: str) -> tuple[int, str]:
+    args = [a for c in checkpoints for a in ("--expect", c)]
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_audit", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return exc.returncode, str(exc)
+    return 0, out.getvalue()
+
+
+def _metrics(settings: Any) -> str:
+    from django.test import Client
+
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/metrics")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_checkpoint_task_is_on_beat_and_acks_late(settings) -> None:
+    from config.celery_app import app
+    from core.tasks import audit_checkpoint
+
+    entry = settings.CELERY_BEAT_SCHEDULE["core-audit-checkpoint"]
+    assert entry["task"] == audit_checkpoint.name == "core.tasks.audit_checkpoint"
+    assert entry["schedule"] == settings.AUDIT_CHECKPOINT_SECONDS == 60.0
+    assert app.tasks[entry["task"]].acks_late is True
+
+
+def test_a_checkpoint_records_the_head_once_logs_it_and_shows_on_metrics(
+    history, operator, settings, caplog
+) -> None:
+    text = _metrics(settings)
+    assert "pcp_audit_chain_head_seq 0\n" in text
+    assert "pcp_audit_checkpoint_age_seconds -1\n" in text
+
+    head = AuditLink.objects.order_by("-seq")[0]
+    with caplog.at_level("INFO", logger="core.audit_chain"):
+        published = _checkpoint()
+        assert _checkpoint() == published  # same head: idempotent
+    assert published == f"{head.seq}:{head.hash}"
+    assert list(AuditCheckpoint.objects.values_list("seq", "hash")) == [(head.seq, head.hash)]
+    lines = [r for r in caplog.records if getattr(r, "event", "") == "audit.checkpoint"]
+    assert [r.getMessage() for r in lines] == [
+        f"audit.checkpoint seq={head.seq} hash={head.hash}"
+    ] * 2
+    assert [(r.audit_seq, r.audit_hash, r.new) for r in lines] == [
+        (head.seq, head.hash, True),
+        (head.seq, head.hash, False),
+    ]
+    text = _metrics(settings)
+    assert f"pcp_audit_chain_head_seq {head.seq}\n" in text
+    assert f'pcp_audit_chain_head_info{{hash="{head.hash}",seq="{head.seq}"}} 1\n' in text
+
+    pilot_disable(actor=operator, reason="the head moves")
+    moved = _checkpoint()
+    new_head = AuditLink.objects.order_by("-seq")[0]
+    assert moved == f"{new_head.seq}:{new_head.hash}" != published
+    assert AuditCheckpoint.objects.count() == 2
+    assert f"pcp_audit_chain_head_seq {new_head.seq}\n" in _metrics(settings)
+    code, out = _verify_expecting(published, moved)
+    assert (code, out.strip()) == (0, f"OK: {new_head.seq} links verified, 4 checkpoint(s) held")
+    report("audit_checkpoint", checkpoints=2, head_seq=new_head.seq, metrics_seq=new_head.seq)
+
+
+def _cut_tail(after_seq: int) -> int:
+    """What an attacker with SQL does to erase the last acts consistently: delete the links
+    after ``after_seq``, the rows they sealed and the stored checkpoints. Returns the links cut."""
+    from django.apps import apps
+
+    tail = list(AuditLink.objects.filter(seq__gt=after_seq).order_by("-seq"))
+    tables = {apps.get_model(link.label)._meta.db_table for link in tail}
+    _untrigger("core_auditlink", "core_auditcheckpoint", *sorted(tables))
+    _sql("SET CONSTRAINTS ALL DEFERRED")  # never committed: the test's transaction rolls back
+    for link in tail:
+        model = apps.get_model(link.label)
+        _sql(f"DELETE FROM {model._meta.db_table} WHERE id = %s", [int(link.record_pk)])  # noqa: S608
+    _sql("DELETE FROM core_auditlink WHERE seq > %s", [after_seq])
+    _sql("DELETE FROM core_auditcheckpoint")
+    return len(tail)
+
+
+def test_a_cut_tail_passes_verify_alone_but_not_expect(history, operator) -> None:
+    before = AuditLink.objects.order_by("-seq")[0].seq
+    pilot_disable(actor=operator, reason="the act the attacker erases")
+    published = _checkpoint()
+    assert _cut_tail(before) == 2  # the revision and its event
+    assert not ConfigRevision.objects.filter(reason="the act the attacker erases").exists()
+
+    code, out = _verify()
+    assert (code, out.strip()) == (0, f"OK: {before} links verified")
+    code, message = _verify_expecting(published)
+    assert code == 1
+    seq = published.split(":")[0]
+    assert message.startswith(f"BROKEN: checkpoint #{seq} (")
+    assert f"is not in the chain, which ends at #{before}: its tail was cut off" in message
+    report("audit_checkpoint_cut_tail", verify_alone=0, verify_expect=code)
+
+
+def test_a_consistently_rebuilt_chain_fails_expect(history) -> None:
+    links = list(AuditLink.objects.order_by("seq"))
+    previous = f"{links[-2].seq}:{links[-2].hash}"
+    published = _checkpoint()
+    # Erase one act (a person's creation, sealed by its event alone) and rebuild every link
+    # from the rows, as a whole new, self-consistent chain.
+    erased = AuditEvent.objects.filter(target_type="auth.user").order_by("id")[0]
+    _untrigger("core_auditlink", "core_auditevent", "core_auditcheckpoint")
+    _sql("DELETE FROM core_auditevent WHERE id = %s", [erased.pk])
+    kept = [k for k in links if (k.label, k.record_pk) != ("core.auditevent", str(erased.pk))]
+    assert len(kept) == len(links) - 1
+    _sql("DELETE FROM core_auditlink")
+    prev = "0" * 64
+    rebuilt = []
+    for seq, k in enumerate(kept, start=1):
+        h = link_hash(
+            prev_hash=prev, digest=k.digest, seq=seq, label=k.label, record_pk=k.record_pk
+        )
+        rebuilt.append(
+            AuditLink(
+                seq=seq,
+                at=k.at,
+                label=k.label,
+                record_pk=k.record_pk,
+                event=k.event,
+                digest=k.digest,
+                prev_hash=prev,
+                hash=h,
+            )
+        )
+        prev = h
+    AuditLink.objects.bulk_create(rebuilt)
+
+    code, message = _verify()
+    assert code == 1  # the stored checkpoint still names the old head ...
+    assert "checkpoint" in message
+    _sql("DELETE FROM core_auditcheckpoint")  # ... so the attacker deletes it too
+    code, out = _verify()
+    assert (code, out.strip()) == (0, f"OK: {len(kept)} links verified")
+
+    code, message = _verify_expecting(published)
+    assert code == 1
+    assert "is not in the chain" in message
+    code, message = _verify_expecting(previous)
+    assert code == 1
+    assert f"BROKEN: checkpoint #{links[-2].seq} expected hash {links[-2].hash[:16]}…" in message
+    assert "the chain was rebuilt or edited up to that link" in message
+    report("audit_checkpoint_rebuilt", verify_alone=0, verify_expect=code)
+
+
+def test_expect_must_be_seq_colon_hash(history) -> None:
+    code, message = _verify_expecting("12:nothex")
+    assert code == 2
+    assert "expected SEQ:HASH" in message
+
+
+def test_checkpoints_are_append_only_in_postgresql(history) -> None:
+    from django.db import DatabaseError, transaction
+
+    _checkpoint()
+    for statement in (
+        "UPDATE core_auditcheckpoint SET hash = 'x'",
+        "DELETE FROM core_auditcheckpoint",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             _sql(statement)
