@@ -86,7 +86,7 @@ def test_two_workers_and_two_beats_escalate_and_notify_exactly_once(
     keys = Counter(m["key"] for m in mailbox.messages)
     report(
         "sla_two_workers_two_beats",
-        incidents=INCIDENTS,
+        incidents=Incident.objects.count(),
         escalations=escalations,
         escalated_timeline_entries=escalated_entries,
         notifications=notifications.count(),
