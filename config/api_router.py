@@ -9,5 +9,6 @@ urlpatterns = [
     path("reports/", include("incidents.api.reports_urls")),  # reports/sla/
     path("reports/", include("console.api.urls")),  # reports/go-no-go/
     path("pilot/", include("pilot.api.urls")),
+    path("", include("pilot.api.webhook_urls")),  # webhooks/
     path("", include("ledger_audit.api.urls")),  # feed/, exports/
 ]

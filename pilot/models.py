@@ -18,6 +18,7 @@ from pilot.enums import (
     RollbackKind,
     TemplateStatus,
 )
+from pilot.webhook_events import default_events, validate_events
 
 CONFIG_FIELDS = ("enabled", "state", "template_version", "flags")
 
@@ -256,9 +257,18 @@ class RollbackRecord(models.Model):
 
 
 class WebhookSubscription(models.Model):
+    """A receiver of the events its ``events`` filter names (``pilot.webhook_events``)."""
+
+    name = models.CharField(_("name"), max_length=100)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
+    events = models.JSONField(
+        _("events"),
+        default=default_events,
+        validators=[validate_events],
+        help_text=_('Event names or patterns, e.g. ["pilot.config"] or ["incident.*"].'),
+    )
     description = models.CharField(_("description"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -266,7 +276,7 @@ class WebhookSubscription(models.Model):
         verbose_name = _("webhook subscription")
 
     def __str__(self) -> str:
-        return self.url
+        return self.name or self.url
 
 
 class WebhookDelivery(models.Model):

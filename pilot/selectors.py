@@ -13,7 +13,13 @@ from django.utils.dateparse import parse_datetime
 
 from pilot import cache
 from pilot.enums import ChangeAction, ChangeStatus, PilotState
-from pilot.models import ChangeRequest, ConfigRevision, RollbackRecord, TemplateVersion
+from pilot.models import (
+    ChangeRequest,
+    ConfigRevision,
+    RollbackRecord,
+    TemplateVersion,
+    WebhookSubscription,
+)
 from pilot.permissions import PilotPerm
 
 logger = logging.getLogger(__name__)
@@ -174,6 +180,10 @@ def rollback_list() -> QuerySet[RollbackRecord]:
     return RollbackRecord.objects.select_related(
         "incident", "from_revision", "to_revision", "verified_by", "recorded_by"
     ).order_by("-recorded_at", "-id")
+
+
+def webhook_subscription_list() -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.order_by("name", "id")
 
 
 # --- template versions ----------------------------------------------------------------------

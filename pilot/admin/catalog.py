@@ -258,8 +258,8 @@ class CodeRollbackForm(ReasonForm):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(SigningSecretAdminMixin, _SavedByServices):
-    fields = ("url", "secret", "active", "description")
-    list_display = ("url", "active", "description", "created_at")
+    fields = ("name", "url", "secret", "active", "events", "description")
+    list_display = ("name", "url", "active", "events", "created_at")
     list_filter = ("active",)
     show_full_result_count = False
 

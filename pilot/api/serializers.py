@@ -3,7 +3,14 @@ from typing import Any
 from rest_framework import serializers
 
 from pilot.enums import CODE_ROLLBACK_STEPS, ChangeAction
-from pilot.models import ChangeRequest, ConfigRevision, RollbackRecord, TemplateVersion
+from pilot.models import (
+    ChangeRequest,
+    ConfigRevision,
+    RollbackRecord,
+    TemplateVersion,
+    WebhookSubscription,
+)
+from pilot.webhook_events import known_filters
 
 
 class ConfigSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -205,3 +212,47 @@ class RollbackSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     def get_recorded_by(self, obj: RollbackRecord) -> str | None:
         return obj.recorded_by.get_username() if obj.recorded_by else None
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A subscription as listed: never its signing secret."""
+
+    events = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = WebhookSubscription
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "url",
+            "events",
+            "active",
+            "description",
+            "created_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+
+class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
+    """The creation answer: the generated signing secret, this once."""
+
+    secret = serializers.CharField(help_text="Shown once; it cannot be read again.")
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = (*WebhookSubscriptionSerializer.Meta.fields, "secret")
+        read_only_fields = fields
+
+
+class WebhookSubscriptionInput(serializers.Serializer):  # type: ignore[type-arg]
+    # Plain text, not a URLField: the address policy (pilot.services.catalog) judges the URL
+    # and names the rule it breaks, as the admin does.
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text='Event names or patterns; default ["pilot.config"]. Known: '
+        + ", ".join(known_filters()),
+    )
+    active = serializers.BooleanField(default=True)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)

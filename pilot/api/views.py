@@ -17,10 +17,17 @@ from rest_framework.response import Response
 from core import fast_read
 from core.api.base import ApiView, ApiViewSet
 from core.errors import DomainError, NotFound
+from core.secret_admin import new_secret
 from pilot import cache as pilot_cache
 from pilot import selectors, services
 from pilot.api import serializers as s
-from pilot.models import ChangeRequest, ConfigRevision, RollbackRecord, TemplateVersion
+from pilot.models import (
+    ChangeRequest,
+    ConfigRevision,
+    RollbackRecord,
+    TemplateVersion,
+    WebhookSubscription,
+)
 from pilot.permissions import PilotPerm
 
 
@@ -350,3 +357,64 @@ class RollbackViewSet(ApiViewSet):
             steps_done=v.get("steps_done") or [],
         )
         return Response(s.RollbackSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookSubscriptionViewSet(ApiViewSet):
+    """Webhook subscriptions (decision owner): list, create (the signing secret is in the
+    answer once), delete. Created, changed and deleted by pilot.services, as in the admin.
+
+    Listing needs the change permission, not just view: a receiver's URL is often itself a
+    credential (chat webhook URLs carry their token)."""
+
+    action_permissions = {
+        "list": PilotPerm.CHANGE_WEBHOOK,
+        "retrieve": PilotPerm.CHANGE_WEBHOOK,
+        "create": PilotPerm.ADD_WEBHOOK,
+        "destroy": PilotPerm.DELETE_WEBHOOK,
+    }
+    serializer_class = s.WebhookSubscriptionSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[WebhookSubscription]:
+        return selectors.webhook_subscription_list()
+
+    def _get(self, pk: str) -> WebhookSubscription:
+        found = self.get_queryset().filter(pk=int(pk)).first()
+        if found is None:
+            raise NotFound(_("No such webhook subscription."))
+        return found
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.WebhookSubscriptionSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(s.WebhookSubscriptionSerializer(self._get(pk)).data)
+
+    @extend_schema(
+        request=s.WebhookSubscriptionInput, responses={201: s.WebhookSubscriptionCreatedSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        data = s.WebhookSubscriptionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        secret = new_secret()
+        subscription = services.webhook_subscription_create(
+            actor=_actor(request),
+            name=v["name"],
+            url=v["url"],
+            secret=secret,
+            active=v["active"],
+            events=v.get("events"),
+            description=v.get("description", ""),
+        )
+        body = dict(s.WebhookSubscriptionSerializer(subscription).data)
+        body["secret"] = secret
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response.idempotency_redact = ("secret",)  # type: ignore[attr-defined]  # never stored
+        return response
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.webhook_subscription_delete(actor=_actor(request), subscription=self._get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ model permission.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +25,18 @@ from core.audit import AuditEventType, Deleted, record
 from core.delivery import address_problem
 from core.errors import Conflict, DomainError
 from core.services import require_perm
+from core.text import one_line
 from pilot.enums import TemplateStatus
 from pilot.models import ConfigRevision, FeatureFlag, TemplateVersion, WebhookSubscription
 from pilot.permissions import PilotPerm
+from pilot.webhook_events import default_events
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 TEMPLATE_VERSION_FIELDS = ("description", "body", "status")
 FEATURE_FLAG_FIELDS = ("description",)
-WEBHOOK_SUBSCRIPTION_FIELDS = ("url", "secret", "active", "description")
+WEBHOOK_SUBSCRIPTION_FIELDS = ("name", "url", "secret", "active", "events", "description")
 SECRET_FIELDS = frozenset({"secret"})
 
 
@@ -81,7 +84,12 @@ def _require_address(url: str) -> None:
     """The sender's address policy, applied when the URL is saved as well as before sending."""
     problem = address_problem(url)
     if problem:
-        raise DomainError(problem, fields={"url": [problem]})
+        raise DomainError(problem, code="url_refused", fields={"url": [problem]})
+
+
+def _default_name(url: str) -> str:
+    """A subscription saved without a name is called after its receiver's host."""
+    return (urllib.parse.urlsplit(url).hostname or "receiver")[:100]
 
 
 def _snapshot(obj: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -226,13 +234,23 @@ def webhook_subscription_create(
     actor: User | None,
     url: str,
     secret: str,
+    name: str = "",
     active: bool = True,
+    events: list[str] | None = None,
     description: str = "",
 ) -> WebhookSubscription:
+    """A new receiver of the ``events`` it names (default: config revisions). The admin and the
+    API both create through here: the URL meets the sender's address policy, the event filter
+    ``pilot.webhook_events``, the name is one line."""
     require_perm(actor, PilotPerm.ADD_WEBHOOK, _("You may not add webhook subscriptions."))
     _require_address(url)
     subscription = WebhookSubscription(
-        url=url, secret=secret, active=active, description=description
+        name=one_line(name) or _default_name(url),
+        url=url,
+        secret=secret,
+        active=active,
+        events=default_events() if events is None else list(events),
+        description=description,
     )
     _validated(subscription)
     subscription.save()
@@ -256,6 +274,8 @@ def webhook_subscription_update(
     """Change a subscription; a ``secret`` in ``changes`` rotates the signing secret."""
     require_perm(actor, PilotPerm.CHANGE_WEBHOOK, _("You may not change webhook subscriptions."))
     locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    if "name" in changes:
+        changes = {**changes, "name": one_line(str(changes["name"])) or locked.name}
     before, after, changed = _apply(locked, changes, WEBHOOK_SUBSCRIPTION_FIELDS)
     if "url" in changed:
         _require_address(locked.url)

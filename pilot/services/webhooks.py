@@ -1,4 +1,5 @@
-"""Change webhooks: every applied revision is pushed to each active subscriber, signed, retried
+"""Change webhooks: every applied revision is pushed to each active subscriber whose event filter
+asks for ``pilot.config``, signed, retried
 with exponential backoff, at most once per (subscriber, revision).
 
 A delivery row is created in the revision's transaction (unique per subscription and revision);
@@ -20,16 +21,24 @@ from django.utils import timezone
 from core import delivery
 from pilot.enums import DeliveryStatus
 from pilot.models import ConfigRevision, WebhookDelivery, WebhookSubscription
+from pilot.webhook_events import PILOT_CONFIG, wants
 
 logger = logging.getLogger(__name__)
 
 EVENT = "pilot.config_changed"
 
 
+def webhook_subscriptions_for(event: str) -> list[WebhookSubscription]:
+    """The active subscriptions whose event filter asks for ``event`` (matched here rather than
+    in SQL: the filter is a short JSON list, and SQLite and PostgreSQL query JSON differently)."""
+    active = WebhookSubscription.objects.filter(active=True).only("id", "events")
+    return [s for s in active if wants(s.events, event)]
+
+
 def webhook_deliveries_create(*, revision: ConfigRevision) -> list[WebhookDelivery]:
     """One pending delivery per active subscriber, in the caller's transaction; each is handed
     to a worker after commit."""
-    subscriptions = list(WebhookSubscription.objects.filter(active=True).only("id"))
+    subscriptions = webhook_subscriptions_for(PILOT_CONFIG)
     if not subscriptions:
         return []
     deliveries = WebhookDelivery.objects.bulk_create(

@@ -29,7 +29,11 @@ class Receiver:
 
 RECEIVERS = [
     Receiver(WebhookEndpoint, "admin:incidents_webhookendpoint", {"name": "chat", "active": "on"}),
-    Receiver(WebhookSubscription, "admin:pilot_webhooksubscription", {"active": "on"}),
+    Receiver(
+        WebhookSubscription,
+        "admin:pilot_webhooksubscription",
+        {"name": "pilot hook", "events": '["pilot.config"]', "active": "on"},
+    ),
 ]
 IDS = ["endpoint", "subscription"]
 

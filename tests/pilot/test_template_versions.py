@@ -251,12 +251,20 @@ def test_admin_add_and_change_write_audit_events(seeded, engineer, owner) -> Non
     owner_client = _admin(owner)
     response = owner_client.post(
         "/admin/pilot/webhooksubscription/add/",
-        {"url": "https://hooks.example.com/pilot", "secret": "s3cret-value", "active": "on"},
+        {
+            "name": "pilot hook",
+            "url": "https://hooks.example.com/pilot",
+            "secret": "s3cret-value",
+            "active": "on",
+            "events": '["pilot.config", "incident.*"]',
+        },
     )
     assert response.status_code == 302, response.content[:2000]
     subscription = WebhookSubscription.objects.get()
     created = AuditEvent.objects.get(action="pilot.webhook_subscription.create")
     assert created.data["after"]["secret"] == "***"
+    assert created.data["after"]["events"] == ["pilot.config", "incident.*"]
+    assert subscription.events == ["pilot.config", "incident.*"]
     response = owner_client.post(
         f"/admin/pilot/webhooksubscription/{subscription.pk}/delete/", {"post": "yes"}
     )

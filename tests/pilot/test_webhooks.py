@@ -179,3 +179,42 @@ def test_the_sweep_requeues_overdue_pending_deliveries(seeded, operator, receive
     assert sweep_webhook_deliveries() == 1
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT)
     assert sweep_webhook_deliveries() == 0
+
+
+def test_only_subscriptions_asking_for_config_revisions_get_them(
+    seeded, operator, receiver_factory
+):
+    receiver = receiver_factory()
+    wanted = {
+        "default": WebhookSubscription.objects.create(url=receiver.url, secret=SECRET),
+        "every event": WebhookSubscription.objects.create(
+            url=receiver.url, secret=SECRET, events=["*"]
+        ),
+        "the family": WebhookSubscription.objects.create(
+            url=receiver.url, secret=SECRET, events=["incident.*", "pilot.*"]
+        ),
+    }
+    WebhookSubscription.objects.create(url=receiver.url, secret=SECRET, events=["incident.*"])
+    WebhookSubscription.objects.create(url=receiver.url, secret=SECRET, events=["audit.checkpoint"])
+    pilot_disable(actor=operator, reason="kill")
+    assert sorted(WebhookDelivery.objects.values_list("subscription_id", flat=True)) == sorted(
+        s.pk for s in wanted.values()
+    )
+
+
+def test_a_receiver_refused_at_send_gets_nothing_and_the_record_says_why(
+    seeded, operator, receiver_factory, settings
+):
+    """Saved while its network was allowed (or written around the services): the check before
+    connecting still refuses it once the network is no longer allowed."""
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    receiver = receiver_factory()
+    WebhookSubscription.objects.create(url=receiver.url, secret=SECRET)
+    pilot_disable(actor=operator, reason="kill")
+    row = WebhookDelivery.objects.get()
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    assert deliver_webhook(row.pk) == "failed"
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_status_code) == ("failed", 1, None)
+    assert row.last_error == "refused address: 127.0.0.1 is a loopback address (127.0.0.0/8)"
+    assert receiver.requests == []

@@ -320,8 +320,9 @@ def test_a_recorded_deletion_passes_and_a_row_put_back_is_named(history, owner) 
     assert not WebhookSubscription.objects.filter(pk=pk).exists()
     assert _verify()[0] == 0
     _sql(
-        "INSERT INTO pilot_webhooksubscription (id, url, secret, active, description, created_at)"
-        " VALUES (%s, 'https://evil.example.com/', 'x', true, '', now())",
+        "INSERT INTO pilot_webhooksubscription"
+        " (id, name, url, secret, active, events, description, created_at)"
+        " VALUES (%s, 'evil', 'https://evil.example.com/', 'x', true, '[\"*\"]', '', now())",
         [pk],
     )
     code, message = _verify()
