@@ -6,11 +6,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -482,3 +486,119 @@ def test_a_name_that_does_not_resolve_is_accepted_at_registration_and_fails_at_s
         Failure.CONNECTION,
         "connection failed: host name not found",
     )
+
+
+def _certificates(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for ``name`` signed by it (openssl CLI)."""
+    ca_key, ca, key, csr, cert = (
+        folder / f for f in ("ca.key", "ca.pem", "k.pem", "r.csr", "c.pem")
+    )
+    ext = folder / "ext.cnf"
+    ext.write_text(f"subjectAltName=DNS:{name}\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+        "-subj",
+        f"/CN={name}",
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(cert),
+        "-days",
+        "2",
+        "-extfile",
+        str(ext),
+    )
+    return ca, cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize(
+    ("certified", "ok"), [("receiver.example", True), ("other.example", False)]
+)
+def test_tls_goes_to_the_checked_address_and_verifies_the_url_host_name(
+    tmp_path, monkeypatch, certified, ok
+):
+    """https: the TCP connection goes to the checked IP, the TLS server name (SNI) and the
+    certificate check use the URL's host name, so a certificate for another name fails."""
+    ca, cert, key = _certificates(tmp_path, certified)
+    seen_names: list[str | None] = []
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    server_tls.sni_callback = lambda sock, name, ctx: seen_names.append(name)
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_tls.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "receiver.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the system CAs, for this test: ours
+    try:
+        attempt = delivery.post_signed_json(
+            url=f"https://receiver.example:{port}/hook", body=b"{}", secret=SECRET
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen_names == ["receiver.example"]
+    if ok:
+        assert (attempt.ok, attempt.status_code) == (True, 204)
+        assert received == [f"receiver.example:{port}"]
+    else:
+        assert (attempt.failure, attempt.reason) == (
+            Failure.TLS,
+            "TLS failed: handshake or certificate check",
+        )
+        assert received == []
