@@ -147,7 +147,7 @@ def test_every_audited_write_is_linked_and_verify_passes(history) -> None:
     code, out = _verify()
     assert code == 0, out
     assert out.strip() == f"OK: {len(seqs)} links verified"
-    report("audit_chain_ok", links=len(seqs), broken=0)
+    report("audit_chain_ok", links=len(seqs), broken=len(chain_verify().broken))
 
 
 def _link_of(label: str, pk: Any) -> AuditLink:
@@ -205,8 +205,11 @@ def test_a_tampered_export_checksum_and_a_deleted_download_are_named(history) ->
 def test_an_edited_link_and_a_deleted_link_are_named(history) -> None:
     links = list(AuditLink.objects.order_by("seq"))
     _untrigger("core_auditlink")
+    injected = detected = 0
     _sql("UPDATE core_auditlink SET digest = %s WHERE seq = %s", ["0" * 64, links[3].seq])
+    injected += 1
     code, message = _verify()
+    detected += code == 1 and f"first broken link: link #{links[3].seq} " in message
     assert code == 1
     assert f"first broken link: link #{links[3].seq} " in message
     assert "hash mismatch" in message
@@ -214,10 +217,13 @@ def test_an_edited_link_and_a_deleted_link_are_named(history) -> None:
     _sql("UPDATE core_auditlink SET digest = %s WHERE seq = %s", [links[3].digest, links[3].seq])
     assert _verify()[0] == 0
     _sql("DELETE FROM core_auditlink WHERE seq = %s", [links[5].seq])
+    injected += 1
     code, message = _verify()
+    detected += code == 1 and f"first broken link: link #{links[5].seq} " in message
     assert code == 1
     assert f"first broken link: link #{links[5].seq} " in message
-    report("audit_chain_tamper", faults_injected=6, detected=6)
+    assert detected == injected
+    report("audit_chain_link_tamper", faults_injected=injected, detected=detected)
 
 
 def test_links_are_append_only_in_postgresql(history) -> None:
@@ -415,7 +421,12 @@ def test_a_checkpoint_records_the_head_once_logs_it_and_shows_on_metrics(
     assert f"pcp_audit_chain_head_seq {new_head.seq}\n" in _metrics(settings)
     code, out = _verify_expecting(published, moved)
     assert (code, out.strip()) == (0, f"OK: {new_head.seq} links verified, 4 checkpoint(s) held")
-    report("audit_checkpoint", checkpoints=2, head_seq=new_head.seq, metrics_seq=new_head.seq)
+    report(
+        "audit_checkpoint",
+        checkpoints=AuditCheckpoint.objects.count(),
+        head_seq=new_head.seq,
+        metrics_seq=new_head.seq,
+    )
 
 
 def _cut_tail(after_seq: int) -> int:
@@ -442,14 +453,14 @@ def test_a_cut_tail_passes_verify_alone_but_not_expect(history, operator) -> Non
     assert _cut_tail(before) == 2  # the revision and its event
     assert not ConfigRevision.objects.filter(reason="the act the attacker erases").exists()
 
-    code, out = _verify()
-    assert (code, out.strip()) == (0, f"OK: {before} links verified")
+    alone, out = _verify()
+    assert (alone, out.strip()) == (0, f"OK: {before} links verified")
     code, message = _verify_expecting(published)
     assert code == 1
     seq = published.split(":")[0]
     assert message.startswith(f"BROKEN: checkpoint #{seq} (")
     assert f"is not in the chain, which ends at #{before}: its tail was cut off" in message
-    report("audit_checkpoint_cut_tail", verify_alone=0, verify_expect=code)
+    report("audit_checkpoint_cut_tail", verify_alone=alone, verify_expect=code)
 
 
 def test_a_consistently_rebuilt_chain_fails_expect(history) -> None:
@@ -489,8 +500,8 @@ def test_a_consistently_rebuilt_chain_fails_expect(history) -> None:
     assert code == 1  # the stored checkpoint still names the old head ...
     assert "checkpoint" in message
     _sql("DELETE FROM core_auditcheckpoint")  # ... so the attacker deletes it too
-    code, out = _verify()
-    assert (code, out.strip()) == (0, f"OK: {len(kept)} links verified")
+    alone, out = _verify()
+    assert (alone, out.strip()) == (0, f"OK: {len(kept)} links verified")
 
     code, message = _verify_expecting(published)
     assert code == 1
@@ -499,7 +510,7 @@ def test_a_consistently_rebuilt_chain_fails_expect(history) -> None:
     assert code == 1
     assert f"BROKEN: checkpoint #{links[-2].seq} expected hash {links[-2].hash[:16]}…" in message
     assert "the chain was rebuilt or edited up to that link" in message
-    report("audit_checkpoint_rebuilt", verify_alone=0, verify_expect=code)
+    report("audit_checkpoint_rebuilt", verify_alone=alone, verify_expect=code)
 
 
 def test_expect_must_be_seq_colon_hash(history) -> None:
