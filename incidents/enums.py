@@ -20,6 +20,9 @@ POSTMORTEM_SEVERITIES = frozenset({Severity.SEV0, Severity.SEV1})
 class Category(models.TextChoices):
     DUPLICATE_LEDGER = "duplicate_ledger", _("Duplicate ledger entries")
     TIMER_NOT_VISIBLE = "timer_not_visible", _("Timer not visible")
+    # The runbook's SEV1 "Disputes stuck (cannot resolve)": a dispute past its TTL. Apart from
+    # "Admin cannot resolve dispute" (Incident 3), which needs a resolution tried and failed.
+    DISPUTE_STUCK = "dispute_stuck", _("Disputes stuck (cannot resolve)")
     ADMIN_CANNOT_RESOLVE_DISPUTE = "admin_cannot_resolve_dispute", _("Admin cannot resolve dispute")
     DEAL_STUCK = "deal_stuck", _("Deal stuck in state")
     FUNDS_INCORRECT = "funds_incorrect", _("Funds incorrect / double release")
