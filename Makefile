@@ -49,6 +49,7 @@ migrations-check: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
+	scripts/ensure-nginx.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## make soak: only the slow reliability tests (real processes, injected faults; see RELIABILITY.md).
