@@ -12,6 +12,10 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 echo "Installing nginx for the production-layout tests (apt-get)"
 export DEBIAN_FRONTEND=noninteractive
-# The package lists are fetched only when apt does not know the package yet.
-apt-cache show nginx >/dev/null 2>&1 || apt-get update -qq
-apt-get install -y -qq --no-install-recommends nginx >/dev/null
+# The package lists are fetched only when apt does not know the package, or knows a version
+# the mirror no longer has.
+install_nginx() { apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
+if ! apt-cache show nginx >/dev/null 2>&1 || ! install_nginx; then
+  apt-get update -qq
+  install_nginx
+fi
