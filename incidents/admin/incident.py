@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import CappedCountPaginator, choices_filter
 from core.admin_actions import DomainErrorMessageAdmin, confirm_and_run
+from core.forms import OneLineFieldsMixin
 from incidents import selectors, services
 from incidents.admin import forms as f
 from incidents.admin.actions import ACTIONS
@@ -34,7 +35,11 @@ from incidents.services import LOG_FIELDS
 from incidents.transitions import IncidentAction, incident_actions_available, transition_perm
 
 
-class IncidentAddForm(forms.ModelForm):  # type: ignore[type-arg]
+class IncidentForm(OneLineFieldsMixin, forms.ModelForm):  # type: ignore[type-arg]
+    one_line_fields = ("title",)
+
+
+class IncidentAddForm(IncidentForm):
     affected_deals_text = forms.CharField(
         label=_("Affected deals"),
         required=False,
@@ -133,8 +138,7 @@ class IncidentAdmin(DomainErrorMessageAdmin):
     def get_form(
         self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        if obj is None:
-            kwargs["form"] = IncidentAddForm
+        kwargs["form"] = IncidentAddForm if obj is None else IncidentForm
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None) -> Any:

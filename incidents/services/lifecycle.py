@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError
+from core.text import one_line_field
 from incidents.enums import (
     DEFERRABLE_SEVERITIES,
     POSTMORTEM_SEVERITIES,
@@ -260,6 +261,8 @@ def incident_update_log(
         text = str(value or "").strip()
         if name == "title" and not text:
             raise DomainError(_("An incident needs a title."), fields={"title": [_("Required.")]})
+        if name == "title":
+            text = one_line_field(text, field="title", fold=actor is None)
         if getattr(locked, name) != text:
             setattr(locked, name, text)
             changed.append(name)

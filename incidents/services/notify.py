@@ -204,7 +204,9 @@ def _send_webhook(notification: Notification) -> delivery.Attempt:
 def _send_email(notification: Notification) -> delivery.Attempt:
     try:
         EmailMessage(
-            subject=notification.subject,
+            # Folded again at the header: a row stored before subjects were folded (or written
+            # by any other path) can never make the mail library refuse the message.
+            subject=one_line(notification.subject),
             body=notification.body,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.text import one_line_field
 from incidents.enums import Category, Severity, Source, Status, TimelineKind
 from incidents.models import (
     ACTIVE_Q,
@@ -115,6 +116,9 @@ def incident_open_or_attach(
     """Like ``incident_open``; also says whether a new incident was created (False: attached)."""
     require(actor, IncidentPerm.ADD, _("You may not open incidents."))
     title = required_text(title, "title", _("An incident needs a title."))
+    # The title is a subject line and a headline: a person's typing is refused, a detector's
+    # composed text (feed ids inside) folded.
+    title = one_line_field(title, field="title", fold=actor is None or source == Source.DETECTOR)
     errors: dict[str, object] = {}
     if severity not in Severity.values:
         errors["severity"] = [_("Choose one of %s.") % ", ".join(Severity.values)]

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.text import one_line
 from incidents.enums import Category, Severity, Source, TimelineKind
 from incidents.models import Incident
 from incidents.services import incident_open, timeline_record
@@ -129,7 +130,7 @@ def _apply(
             fingerprint=p.fingerprint,
             subject=p.subject,
             severity=severity,
-            title=p.title[:300],
+            title=_finding_title(p.title),
             evidence=p.evidence,
             deal_ids=list(p.deal_ids),
             first_seen=now,
@@ -143,12 +144,18 @@ def _apply(
     for start in range(0, len(seen), _CHUNK):
         Finding.objects.filter(pk__in=seen[start : start + _CHUNK]).update(last_seen=now)
     changed = [
-        Finding(pk=current[fp][0], evidence=p.evidence, deal_ids=list(p.deal_ids), title=p.title)
+        Finding(pk=current[fp][0], evidence=p.evidence, deal_ids=list(p.deal_ids), title=_finding_title(p.title))
         for fp, p in found.items()
         if fp in current and (current[fp][1] != p.evidence or current[fp][2] != list(p.deal_ids))
     ]
     Finding.objects.bulk_update(changed, ["evidence", "deal_ids", "title"], batch_size=_CHUNK)
     return len(new), len(seen), len(to_clear), new
+
+
+def _finding_title(text: str) -> str:
+    """A finding's title is a headline composed from feed ids: folded onto one line (whatever
+    an old row or a lax entry point stored), then cut to the column."""
+    return one_line(text)[:300]
 
 
 def _raise_incident(detector: str, findings: Sequence[Finding]) -> Incident:
@@ -219,7 +226,7 @@ def finding_record_changed_entries(*, changes: Sequence[dict[str, Any]]) -> list
             fingerprint=fingerprint,
             subject=entry_id,
             severity=Severity.SEV0,
-            title=f"Ledger entry {entry_id} changed"[:300],
+            title=_finding_title(f"Ledger entry {entry_id} changed"),
             evidence={"entry_ids": [entry_id], **change},
             deal_ids=[deal] if deal else [],
             first_seen=now,
