@@ -30,14 +30,25 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from core.audit_chain import AUDITED as _SEALED
 from core.audit_chain import Deleted, chain_append
+from core.errors import DomainError
 from core.models import AuditEvent
 
 Actor = User | AnonymousUser | None
 
-__all__ = ["Actor", "AuditEventType", "Deleted", "actor_or_none", "record"]
+__all__ = [
+    "Actor",
+    "AuditEventType",
+    "Deleted",
+    "actor_or_none",
+    "audit_value",
+    "field_changes",
+    "record",
+    "snapshot",
+]
 
 
 class AuditEventType(StrEnum):
@@ -134,3 +145,50 @@ def record(
             sealed.append(target)
         chain_append(sealed, event=audit_event.action)
     return audit_event
+
+
+# --- what an event stores of a row ----------------------------------------------------------
+
+# Fields whose value an audit event never stores (signing secrets): it says they changed.
+SECRET_FIELDS = frozenset({"secret"})
+HIDDEN = "***"
+
+
+def audit_value(name: str, value: Any) -> Any:
+    """A field's value as an event stores it: JSON values as they are, others as text, secrets
+    never."""
+    if name in SECRET_FIELDS:
+        return HIDDEN
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)
+
+
+def snapshot(obj: models.Model, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The row's audited values (every concrete field when ``fields`` is None; empty ones left
+    out)."""
+    names = fields or tuple(f.attname for f in obj._meta.concrete_fields if not f.primary_key)
+    values = {name: audit_value(name, getattr(obj, name)) for name in names}
+    return values if fields else {k: v for k, v in values.items() if v is not None}
+
+
+def field_changes(
+    obj: models.Model, changes: Mapping[str, Any], allowed: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Set on ``obj`` the fields of ``changes`` whose value differs (all must be ``allowed``)
+    and return (before, after) of those, as events store them. Saving is the caller's."""
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise DomainError(
+            _("These fields cannot be changed: %s.") % ", ".join(unknown),
+            fields={f: [_("Not editable.")] for f in unknown},
+        )
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, value in changes.items():
+        current = getattr(obj, name)
+        if current != value:
+            before[name] = audit_value(name, current)
+            after[name] = audit_value(name, value)
+            setattr(obj, name, value)
+    return before, after

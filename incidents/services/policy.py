@@ -8,10 +8,9 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from core.audit import AuditEventType, Deleted, record
+from core.audit import AuditEventType, Deleted, audit_value, field_changes, record, snapshot
 from core.errors import DomainError
 from core.services import require_perm
 from incidents.models import Playbook, PlaybookStep, SeverityPolicy
@@ -35,29 +34,10 @@ def _require_owner(actor: User | None, perm: IncidentPerm) -> None:
     require_perm(actor, perm, message, system=False, person=_("Editing the runbook's policies"))
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
 def _apply(
     obj: Any, changes: Mapping[str, Any], allowed: tuple[str, ...]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    unknown = sorted(set(changes) - set(allowed))
-    if unknown:
-        raise DomainError(
-            _("These fields cannot be edited: %s.") % ", ".join(unknown),
-            fields={f: [_("Not editable.")] for f in unknown},
-        )
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    for name, value in changes.items():
-        current = getattr(obj, name)
-        if current != value:
-            before[name] = _jsonable(current)
-            after[name] = _jsonable(value)
-            setattr(obj, name, value)
+    before, after = field_changes(obj, changes, allowed)
     if after:
         obj.full_clean()
         obj.save(update_fields=list(after))
@@ -139,7 +119,7 @@ def playbook_step_create(
         event=AuditEventType.PLAYBOOK_STEP_CREATE,
         actor=actor,
         target=step,
-        after={k: _jsonable(v) for k, v in fields.items()},
+        after={k: audit_value(k, v) for k, v in fields.items()},
         reason=reason,
         data={"playbook_id": playbook.pk},
     )
@@ -149,7 +129,7 @@ def playbook_step_create(
 @transaction.atomic
 def playbook_step_delete(*, step: PlaybookStep, actor: User | None, reason: str = "") -> None:
     _require_owner(actor, IncidentPerm.CHANGE_PLAYBOOK)
-    before = {k: _jsonable(v) for k, v in model_to_dict(step, fields=STEP_FIELDS).items()}
+    before = snapshot(step, STEP_FIELDS)
     gone, playbook_id = Deleted.of(step), step.playbook_id
     step.delete()
     record(

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from core.audit import AuditEventType, Deleted, record
+from core.audit import AuditEventType, Deleted, audit_value, record
 from core.errors import DomainError
 from core.services import require_perm
 from incidents.models import (
@@ -24,8 +24,6 @@ from incidents.models import (
     RosterMember,
     WebhookEndpoint,
 )
-
-SECRET_FIELDS = frozenset({"secret"})
 
 
 def _perm(model: type[models.Model], verb: str) -> str:
@@ -45,12 +43,8 @@ EDITABLE: tuple[type[models.Model], ...] = (
 
 
 def _snapshot(obj: models.Model) -> dict[str, Any]:
-    data = model_to_dict(obj)
-    return {
-        k: ("***" if k in SECRET_FIELDS else v if isinstance(v, str | int | bool) else str(v))
-        for k, v in data.items()
-        if v is not None
-    }
+    """Keyed by field name, relations by the related row's id (as the admin form shows them)."""
+    return {k: audit_value(k, v) for k, v in model_to_dict(obj).items() if v is not None}
 
 
 def _event(model: type[models.Model], verb: str) -> AuditEventType:

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from core.audit import AuditEventType, Deleted, record
+from core.audit import AuditEventType, Deleted, field_changes, record, snapshot
 from core.delivery import address_problem
 from core.errors import Conflict, DomainError
 from core.services import require_perm
@@ -37,16 +37,6 @@ if TYPE_CHECKING:
 TEMPLATE_VERSION_FIELDS = ("description", "body", "status")
 FEATURE_FLAG_FIELDS = ("description",)
 WEBHOOK_SUBSCRIPTION_FIELDS = ("name", "url", "secret", "active", "events", "description")
-SECRET_FIELDS = frozenset({"secret"})
-
-
-def _shown(name: str, value: Any) -> Any:
-    """A field's value as the audit event stores it (secrets never)."""
-    if name in SECRET_FIELDS:
-        return "***"
-    if value is None or isinstance(value, str | int | float | bool | list | dict):
-        return value
-    return str(value)
 
 
 def _validated(obj: models.Model) -> None:
@@ -63,20 +53,7 @@ def _apply(
     obj: models.Model, changes: Mapping[str, Any], allowed: tuple[str, ...]
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """Set the fields that change; (before, after, names) of those that did."""
-    unknown = sorted(set(changes) - set(allowed))
-    if unknown:
-        raise DomainError(
-            _("These fields cannot be changed: %s.") % ", ".join(unknown),
-            fields={f: [_("Not editable.")] for f in unknown},
-        )
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    for name, value in changes.items():
-        current = getattr(obj, name)
-        if current != value:
-            before[name] = _shown(name, current)
-            after[name] = _shown(name, value)
-            setattr(obj, name, value)
+    before, after = field_changes(obj, changes, allowed)
     return before, after, list(after)
 
 
@@ -90,10 +67,6 @@ def _require_address(url: str) -> None:
 def _default_name(url: str) -> str:
     """A subscription saved without a name is called after its receiver's host."""
     return (urllib.parse.urlsplit(url).hostname or "receiver")[:100]
-
-
-def _snapshot(obj: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _shown(name, getattr(obj, name)) for name in fields}
 
 
 # --- template versions ----------------------------------------------------------------------
@@ -131,7 +104,7 @@ def template_version_create(
         event=AuditEventType.PILOT_TEMPLATE_VERSION_CREATE,
         actor=actor,
         target=version,
-        after=_snapshot(version, ("label", "sequence", *TEMPLATE_VERSION_FIELDS)),
+        after=snapshot(version, ("label", "sequence", *TEMPLATE_VERSION_FIELDS)),
     )
     return version
 
@@ -196,7 +169,7 @@ def feature_flag_create(*, actor: User | None, name: str, description: str = "")
         event=AuditEventType.PILOT_FEATURE_FLAG_CREATE,
         actor=actor,
         target=flag,
-        after=_snapshot(flag, ("name", *FEATURE_FLAG_FIELDS)),
+        after=snapshot(flag, ("name", *FEATURE_FLAG_FIELDS)),
     )
     return flag
 
@@ -258,7 +231,7 @@ def webhook_subscription_create(
         event=AuditEventType.PILOT_WEBHOOK_SUBSCRIPTION_CREATE,
         actor=actor,
         target=subscription,
-        after=_snapshot(subscription, WEBHOOK_SUBSCRIPTION_FIELDS),
+        after=snapshot(subscription, WEBHOOK_SUBSCRIPTION_FIELDS),
     )
     return subscription
 
@@ -301,7 +274,7 @@ def webhook_subscription_delete(
     """Remove a subscription (its delivery records go with it)."""
     require_perm(actor, PilotPerm.DELETE_WEBHOOK, _("You may not delete webhook subscriptions."))
     locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
-    before = _snapshot(locked, WEBHOOK_SUBSCRIPTION_FIELDS)
+    before = snapshot(locked, WEBHOOK_SUBSCRIPTION_FIELDS)
     gone = Deleted.of(locked)
     locked.delete()
     record(
