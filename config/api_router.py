@@ -11,4 +11,5 @@ urlpatterns = [
     path("pilot/", include("pilot.api.urls")),
     path("", include("pilot.api.webhook_urls")),  # webhooks/
     path("", include("ledger_audit.api.urls")),  # feed/, exports/
+    path("integrations/", include("incidents.api.alert_urls")),  # alertmanager/, grafana/
 ]

@@ -1,8 +1,8 @@
 """The one role → permission table. Admin, API and ``bootstrap_roles`` all read it.
 
 Roles are Django groups, one per escalation level (a higher level has everything below it), plus
-the read-only Auditor and the machine-only API client. Each app names its permissions once in its
-own ``permissions.py``; this module decides who gets them.
+the read-only Auditor and the machine-only API client and Monitoring. Each app names its
+permissions once in its own ``permissions.py``; this module decides who gets them.
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ class Role(StrEnum):
     OWNER = "owner"
     AUDITOR = "auditor"
     API_CLIENT = "api-client"
+    MONITORING = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,16 @@ ROLES: dict[Role, RoleInfo] = {
         grants=frozenset({CorePerm.USE_API}),
         machine=True,
     ),
+    # Alertmanager / Grafana behind an API key: opens incidents from alerts and writes the
+    # alerts (firing, resolved) on their timelines; it reads nothing and decides nothing.
+    Role.MONITORING: RoleInfo(
+        group="Monitoring",
+        level=None,
+        staff=False,
+        inherits=None,
+        grants=frozenset({CorePerm.USE_API}),
+        machine=True,
+    ),
 }
 
 # Each app's grants, in its own section: {role: permissions that role gets, beyond inheritance}.
@@ -129,6 +140,7 @@ INCIDENTS_GRANTS: dict[Role, frozenset[str]] = {
         }
     ),
     Role.API_CLIENT: frozenset({"incidents.add_incident", "incidents.view_incident"}),
+    Role.MONITORING: frozenset({"incidents.add_incident", "incidents.record_alert_incident"}),
 }
 # --- pilot ---
 # The names of pilot.permissions.PilotPerm, spelled out: core sits below the apps and imports none

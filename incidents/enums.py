@@ -47,6 +47,7 @@ class Source(models.TextChoices):
     PERSON = "person", _("person")
     API_CLIENT = "api_client", _("API client")
     DETECTOR = "detector", _("detector")
+    MONITORING = "monitoring", _("monitoring")
 
 
 class BoundAction(models.TextChoices):
@@ -85,6 +86,7 @@ class TimelineKind(models.TextChoices):
     POSTMORTEM_EDITED = "postmortem_edited", _("post-mortem edited")
     NOTIFIED = "notified", _("notified")
     PLAYBOOK_ADDED = "playbook_added", _("playbook added")
+    ALERT = "alert", _("alert")
 
 
 class PlaybookKind(models.TextChoices):

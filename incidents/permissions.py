@@ -15,6 +15,8 @@ class IncidentPerm(StrEnum):
     RESOLVE = "incidents.resolve_incident"
     REOPEN = "incidents.reopen_incident"
     CLOSE = "incidents.close_incident"
+    # Alert receivers (the monitoring role): firing and resolved alerts on the timeline.
+    RECORD_ALERT = "incidents.record_alert_incident"
     # Policy data (decision owner).
     VIEW_POLICY = "incidents.view_severitypolicy"
     CHANGE_POLICY = "incidents.change_severitypolicy"

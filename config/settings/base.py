@@ -403,3 +403,23 @@ GO_NO_GO_MIN_COMPLIANCE = env.float("GO_NO_GO_MIN_COMPLIANCE", default=0.9)
 GO_NO_GO_DEFAULT_DAYS = env.int("GO_NO_GO_DEFAULT_DAYS", default=14)
 # How many open incidents / findings / requests the dashboard lists (counts are always full).
 CONSOLE_DASHBOARD_LIMIT = env.int("CONSOLE_DASHBOARD_LIMIT", default=25)
+
+# --- alert receivers (Alertmanager, Grafana) ----------------------------------------
+# One incident per alert group (Alertmanager's groupKey) while it is open, or per alert
+# ("fingerprint"): the receiver's grouping then decides nothing.
+ALERT_DEDUP_BY = env.str("ALERT_DEDUP_BY", default="group")
+# Alert ``severity`` label → incident severity (lower-cased label); ``pcp_severity`` (SEV0-SEV3)
+# wins over it. A value in neither opens as ALERT_DEFAULT_SEVERITY and says so on the timeline.
+ALERT_SEVERITY_MAP: dict[str, str] = env.json(
+    "ALERT_SEVERITY_MAP",
+    default={
+        "critical": "SEV0",
+        "high": "SEV1",
+        "error": "SEV1",
+        "warning": "SEV2",
+        "info": "SEV3",
+    },
+)
+ALERT_DEFAULT_SEVERITY = env.str("ALERT_DEFAULT_SEVERITY", default="SEV2")
+# The most alerts one payload may carry (Alertmanager sends a whole group at once).
+ALERT_MAX_PER_PAYLOAD = env.int("ALERT_MAX_PER_PAYLOAD", default=5000)

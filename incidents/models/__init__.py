@@ -1,6 +1,7 @@
 """The incidents app's models: incidents and the runbook data (``incident``), the SLA clock and
 escalation policy (``sla``), the roster and notifications (``roster``)."""
 
+from incidents.models.alerts import AlertStatus, IncidentAlert
 from incidents.models.incident import (
     ACTIVE_Q,
     ChecklistStep,
@@ -28,12 +29,14 @@ from incidents.models.sla import (
 
 __all__ = [
     "ACTIVE_Q",
+    "AlertStatus",
     "BusinessHoliday",
     "ChecklistStep",
     "Escalation",
     "EscalationLevel",
     "EscalationRule",
     "Incident",
+    "IncidentAlert",
     "IncidentCounter",
     "Notification",
     "OnCallShift",

@@ -212,6 +212,7 @@ class Incident(models.Model):
             ("resolve_incident", "Can resolve incidents"),
             ("reopen_incident", "Can reopen incidents"),
             ("close_incident", "Can close incidents after the post-mortem"),
+            ("record_alert_incident", "Can record monitoring alerts (firing, resolved)"),
         ]
 
     def __str__(self) -> str:

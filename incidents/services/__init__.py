@@ -2,6 +2,7 @@
 
 The modules are layered, each importing only those below it (``lint-imports`` checks it):
 
+    alerts                                   monitoring's alerts as incidents
     lifecycle | opening | policy | roster    the acts people and other apps call
     escalation                               escalating, the SLA clock's rules, the sweep
     notify | sla                             who is told; deadlines
@@ -9,6 +10,7 @@ The modules are layered, each importing only those below it (``lint-imports`` ch
     _common                                  locking, input checks
 """
 
+from incidents.services.alerts import Alert, AlertOutcome, AlertPayload, alerts_receive
 from incidents.services.escalation import (
     incident_escalate,
     notifications_create,
@@ -58,6 +60,10 @@ from incidents.services.timeline import (
 __all__ = [
     "LOG_FIELDS",
     "POSTMORTEM_FIELDS",
+    "Alert",
+    "AlertOutcome",
+    "AlertPayload",
+    "alerts_receive",
     "checklist_step_tick",
     "deadlines_recompute",
     "immediate_playbook",

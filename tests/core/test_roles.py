@@ -22,7 +22,7 @@ def test_bootstrap_creates_every_role_group_and_is_idempotent() -> None:
     second = roles_bootstrap()
     assert first == second
     assert set(Group.objects.values_list("name", flat=True)) >= {i.group for i in ROLES.values()}
-    assert Group.objects.filter(name__in=[i.group for i in ROLES.values()]).count() == 6
+    assert Group.objects.filter(name__in=[i.group for i in ROLES.values()]).count() == len(ROLES)
 
 
 def test_bootstrap_removes_permissions_not_in_the_table() -> None:
@@ -55,6 +55,30 @@ def test_higher_levels_have_everything_below() -> None:
     for lower, higher in itertools.pairwise(ladder):
         assert _group_perms(lower) <= _group_perms(higher), (lower, higher)
     assert [ROLES[r].level for r in ladder] == [1, 2, 3, 4]
+
+
+def test_monitoring_is_a_machine_role_that_opens_and_records_alerts_only(make_member) -> None:
+    roles_bootstrap()
+    assert ROLES[Role.MONITORING].machine
+    assert _group_perms(Role.MONITORING) == {
+        "core.use_api",
+        "incidents.add_incident",
+        "incidents.record_alert_incident",
+    }
+    member = make_member(Role.MONITORING)
+    assert not member.is_staff
+    assert not member.has_usable_password()
+
+
+def test_create_api_key_for_the_monitoring_role(capsys) -> None:
+    call_command("create_api_key", "--name", "alertmanager", "--role", "monitoring")
+    raw = capsys.readouterr().out.strip().splitlines()[-1]
+    from core.models import ApiKey
+
+    key = ApiKey.objects.get(name="alertmanager")
+    assert key.user.username.endswith("monitoring")
+    assert key.user.has_perm("incidents.record_alert_incident")
+    assert raw
 
 
 def test_api_client_and_auditor_cannot_manage_keys(make_member) -> None:
