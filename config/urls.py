@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from core.api.exceptions import api_route_not_found
 from core.views import healthz
 from incidents.metrics_view import metrics
+from pilot.api.ofrep import OfrepBulkView, OfrepFlagView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +23,10 @@ urlpatterns = [
     ),
     path("healthz/", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    # OpenFeature Remote Evaluation Protocol: the kill switch and flags for OpenFeature SDKs
+    # (its paths are fixed by the spec, hence outside api/v1/).
+    path("ofrep/v1/evaluate/flags", OfrepBulkView.as_view(), name="ofrep-bulk"),
+    path("ofrep/v1/evaluate/flags/<str:key>", OfrepFlagView.as_view(), name="ofrep-flag"),
     # Last: whatever else starts with api/ is a JSON 404 in every settings module.
     re_path(r"^api/(?P<rest>.*)$", api_route_not_found, name="api-not-found"),
 ]
