@@ -49,6 +49,7 @@ migrations-check: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
+	scripts/ensure-alertmanager.sh
 	scripts/ensure-nginx.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
