@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import DomainErrorMessageAdmin
 from core.errors import DomainError
+from core.forms import OneLineFieldsMixin
 from core.models import ApiKey, AuditEvent
 from core.permissions import CorePerm
 from core.services import api_key_create, api_key_revoke
@@ -67,6 +68,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class ApiKeyForm(OneLineFieldsMixin, ModelForm):  # type: ignore[type-arg]
+    one_line_fields = ("name",)
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(DomainErrorMessageAdmin):
     """Keys are minted by ``api_key_create``: a person's own, or a service account's; a key in
@@ -93,6 +98,7 @@ class ApiKeyAdmin(DomainErrorMessageAdmin):
         "last_used_at",
     )
     autocomplete_fields = ("user",)
+    form = ApiKeyForm
     actions = ("revoke_keys",)
     show_full_result_count = False
 

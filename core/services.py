@@ -25,6 +25,7 @@ from core.models import ApiKey, ServiceAccount
 from core.permissions import CorePerm
 from core.roles import PROJECT_APPS, ROLES, VIEW_ALL_EXCLUDED, Role, role_permissions
 from core.selectors import is_person, is_service_account
+from core.text import one_line_field
 
 KEY_PREFIX = "pcp"
 # Usernames of the roles' service accounts; no person may be created under this prefix.
@@ -241,6 +242,7 @@ def api_key_create(
     name = name.strip()
     if not name:
         raise DomainError("An API key needs a name.", fields={"name": ["This field is required."]})
+    name = one_line_field(name, field="name")  # typed by a person (API, admin, CLI): refused
     if expires_at is not None and expires_at <= timezone.now():
         raise DomainError(
             "The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]}

@@ -20,6 +20,7 @@ from core.admin import CappedCountPaginator, ReadOnlyAdmin, choices_filter
 from core.admin_actions import DomainErrorMessageAdmin, confirm_and_run
 from core.periods import PeriodError, period_default, period_parse
 from core.secret_admin import SigningSecretAdminMixin
+from core.text import validate_one_line
 from incidents.health import check_sla_sweep
 from incidents.log import human_duration
 from incidents.models import (
@@ -34,7 +35,12 @@ from incidents.models import (
     WebhookEndpoint,
 )
 from incidents.permissions import IncidentPerm
-from incidents.services.roster import oncall_rotation_generate, sla_config_delete, sla_config_save
+from incidents.services.roster import (
+    ONE_LINE_FIELDS,
+    oncall_rotation_generate,
+    sla_config_delete,
+    sla_config_save,
+)
 from incidents.sla.reports import DEFAULT_PERIOD_DAYS, sla_report
 
 
@@ -42,6 +48,12 @@ class _AuditedAdmin(DomainErrorMessageAdmin):
     """Saves and deletes through the audited SLA-configuration service."""
 
     show_full_result_count = False
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and db_field.name in ONE_LINE_FIELDS.get(self.model, ()):
+            formfield.validators.append(validate_one_line)  # the service's rule, by the field
+        return formfield
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         sla_config_save(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.audit import AuditEventType, Deleted, audit_value, record
 from core.errors import DomainError
 from core.services import require_perm
+from core.text import one_line_field
 from incidents.models import (
     BusinessHoliday,
     EscalationLevel,
@@ -40,6 +41,15 @@ EDITABLE: tuple[type[models.Model], ...] = (
     BusinessHoliday,
     WebhookEndpoint,
 )
+
+
+# Names shown in lists, headlines and notices: one line, typed by a person, so refused.
+ONE_LINE_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
+    EscalationLevel: ("name",),
+    EscalationRule: ("name",),
+    BusinessHoliday: ("name",),
+    WebhookEndpoint: ("name",),
+}
 
 
 def _snapshot(obj: models.Model) -> dict[str, Any]:
@@ -73,6 +83,8 @@ def sla_config_save(
     before = {} if creating else _snapshot(model._default_manager.get(pk=instance.pk))
     if isinstance(instance, OnCallShift):
         instance.level_id = instance.member.level_id  # a shift covers its member's level
+    for name in ONE_LINE_FIELDS.get(model, ()):
+        setattr(instance, name, one_line_field(getattr(instance, name), field=name))
     instance.full_clean()
     instance.save()
     after = _snapshot(instance)

@@ -25,7 +25,7 @@ from core.audit import AuditEventType, Deleted, field_changes, record, snapshot
 from core.delivery import address_problem
 from core.errors import Conflict, DomainError
 from core.services import require_perm
-from core.text import one_line
+from core.text import one_line, one_line_field
 from pilot.enums import TemplateStatus
 from pilot.models import ConfigRevision, FeatureFlag, TemplateVersion, WebhookSubscription
 from pilot.permissions import PilotPerm
@@ -92,7 +92,8 @@ def template_version_create(
 ) -> TemplateVersion:
     require_perm(actor, PilotPerm.ADD_TEMPLATE_VERSION, _("You may not add template versions."))
     version = TemplateVersion(
-        label=label.strip(),
+        # The label names the version in the config, revisions and headlines: one line.
+        label=one_line_field(label, field="label", fold=actor is None),
         sequence=sequence,
         description=description,
         body=dict(body or {}),
@@ -162,7 +163,11 @@ def template_version_update(
 def feature_flag_create(*, actor: User | None, name: str, description: str = "") -> FeatureFlag:
     """A new hotfix flag (off until a change request switches it on)."""
     require_perm(actor, PilotPerm.ADD_FEATURE_FLAG, _("You may not add feature flags."))
-    flag = FeatureFlag(name=name.strip(), description=description)
+    # The description is shown as one line beside the flag (lists, confirmation summaries).
+    flag = FeatureFlag(
+        name=name.strip(),
+        description=one_line_field(description, field="description", fold=actor is None),
+    )
     _validated(flag)
     flag.save()
     record(
@@ -181,6 +186,12 @@ def feature_flag_update(
     """Describe a flag differently. Its name never changes: revisions store values by name."""
     require_perm(actor, PilotPerm.CHANGE_FEATURE_FLAG, _("You may not change feature flags."))
     locked = FeatureFlag.objects.select_for_update().get(pk=flag.pk)
+    if "description" in changes:
+        typed = str(changes["description"] or "")
+        changes = {
+            **changes,
+            "description": one_line_field(typed, field="description", fold=actor is None),
+        }
     before, after, changed = _apply(locked, changes, FEATURE_FLAG_FIELDS)
     if not changed:
         return locked
