@@ -209,3 +209,17 @@ def test_a_disable_is_seen_by_the_next_hot_read(seeded, api_user, operator, view
     assert (bulk.status_code, bulk["ETag"]) == (200, '"ofrep-r2"')
     assert len(view_calls) == calls
     assert queries.captured_queries == []
+
+
+def test_a_hotfix_flag_never_shadows_the_kill_switch() -> None:
+    from pilot.ofrep import flag_values
+    from pilot.selectors import ConfigSnapshot
+
+    snapshot = ConfigSnapshot(
+        enabled=False,
+        state="disabled",
+        template_version="v1",
+        flags={"enabled": True, "template_version": True, "hotfix_a": True},
+        revision=3,
+    )
+    assert flag_values(snapshot) == {"enabled": False, "template_version": "v1", "hotfix_a": True}
