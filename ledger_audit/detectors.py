@@ -1,4 +1,4 @@
-"""The seven detectors. Each is set-based SQL (ORM aggregates): it returns the problems the data
+"""The detectors. Each is set-based SQL (ORM aggregates): it returns the problems the data
 shows now, within a scope — everything (the full scan) or what a feed batch touched (deal ids and
 idempotency keys). Python only shapes the rows of problems found into evidence; it never walks the
 mirror's tables row by row."""
@@ -394,6 +394,42 @@ def detect_dispute_ttl(scope: Scope, now: datetime) -> list[Problem]:
     ]
 
 
+# 6b. An open dispute on which the platform reports resolutions tried and refused: an admin saw
+# it and could not resolve it (the runbook's Incident 3), whether or not its TTL has passed.
+def detect_dispute_resolution_failed(scope: Scope, now: datetime) -> list[Problem]:
+    qs = _deal_scoped(
+        Dispute.objects.filter(status=DisputeStatus.OPEN).exclude(failed_resolution_attempts=[]),
+        scope,
+    )
+    if qs is None:
+        return []
+    problems = []
+    for d in qs.order_by("deal_id", "dispute_id").values(
+        "dispute_id", "deal_id", "opened_at", "expires_at", "failed_resolution_attempts"
+    ):
+        attempts = d["failed_resolution_attempts"]
+        problems.append(
+            Problem(
+                detector=Detector.DISPUTE_RESOLUTION_FAILED,
+                fingerprint=f"dispute_resolution_failed:{d['dispute_id']}",
+                subject=d["deal_id"],
+                title=f"Dispute {d['dispute_id']} on deal {d['deal_id']}: "
+                f"{len(attempts)} resolution attempt(s) failed",
+                deal_ids=(d["deal_id"],),
+                evidence={
+                    "dispute_id": d["dispute_id"],
+                    "deal_id": d["deal_id"],
+                    "opened_at": d["opened_at"].isoformat(),
+                    "expires_at": d["expires_at"].isoformat(),
+                    "failed_attempts": len(attempts),
+                    "last_attempt_at": attempts[-1]["attempted_at"],
+                    "attempts": attempts[-MAX_EVIDENCE_ENTRIES:],
+                },
+            )
+        )
+    return problems
+
+
 # 7. A deal in the same (non-terminal) state for more than N days.
 def detect_deal_stuck(scope: Scope, now: datetime) -> list[Problem]:
     days = settings.LEDGER_AUDIT_STUCK_DAYS
@@ -425,6 +461,7 @@ DETECTORS: dict[str, Callable[[Scope, datetime], list[Problem]]] = {
     Detector.TIMER_MISSING: detect_timer_missing,
     Detector.TRANSITION_BLOCKED: detect_transition_blocked,
     Detector.DISPUTE_TTL: detect_dispute_ttl,
+    Detector.DISPUTE_RESOLUTION_FAILED: detect_dispute_resolution_failed,
     Detector.DEAL_STUCK: detect_deal_stuck,
 }
 # Detectors whose findings are scoped by idempotency key; the others by deal id.

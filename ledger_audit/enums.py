@@ -48,7 +48,8 @@ class Detector(models.TextChoices):
     DATA_INTEGRITY = "data_integrity", _("mixed currencies or non-positive amounts")
     TIMER_MISSING = "timer_missing", _("timer not visible")
     TRANSITION_BLOCKED = "transition_blocked", _("deal state transition blocked")
-    DISPUTE_TTL = "dispute_ttl", _("admin cannot resolve dispute")
+    DISPUTE_TTL = "dispute_ttl", _("dispute stuck past its TTL")
+    DISPUTE_RESOLUTION_FAILED = "dispute_resolution_failed", _("dispute resolution attempts failed")
     DEAL_STUCK = "deal_stuck", _("deal stuck in state")
     ENTRY_CHANGED = "entry_changed", _("ledger entry changed")
 

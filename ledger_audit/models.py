@@ -135,7 +135,8 @@ class Timer(models.Model):
 
 
 class Dispute(models.Model):
-    """Upserted by dispute id: status and resolution follow the platform; the rest is fixed."""
+    """Upserted by dispute id: status, resolution and the failed resolution attempts follow the
+    platform; the rest is fixed."""
 
     dispute_id = models.CharField(_("dispute id"), max_length=ID_LENGTH, unique=True)
     deal = models.ForeignKey(
@@ -151,6 +152,11 @@ class Dispute(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     status = models.CharField(_("status"), max_length=16, choices=DisputeStatus.choices)
     resolution = models.CharField(_("resolution"), max_length=255, blank=True)
+    # What the platform reports of resolutions tried and refused ({attempted_at, error, by}),
+    # sorted by time: the evidence that an admin saw the dispute and could not resolve it.
+    failed_resolution_attempts = models.JSONField(
+        _("failed resolution attempts"), default=list, blank=True
+    )
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -35,6 +35,14 @@ class TimerItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=TimerStatus.choices)
 
 
+class FailedResolutionAttemptSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    attempted_at = serializers.DateTimeField()
+    error = serializers.CharField(max_length=255, help_text="what the platform refused, and why")
+    by = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, help_text="who tried (user id or role)"
+    )
+
+
 class DisputeItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     dispute_id = serializers.CharField(max_length=128)
     deal_id = serializers.CharField(max_length=128)
@@ -43,6 +51,13 @@ class DisputeItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
     expires_at = serializers.DateTimeField(required=False)
     status = serializers.ChoiceField(choices=DisputeStatus.choices)
     resolution = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    failed_resolution_attempts = serializers.ListField(
+        child=FailedResolutionAttemptSerializer(),
+        required=False,
+        max_length=50,
+        help_text="resolutions tried and refused (the dispute's whole list so far; omitted: none). "
+        "An open dispute with one is the runbook's Incident 3, admin cannot resolve dispute",
+    )
 
 
 class FeedResultSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -9,7 +9,8 @@ Identity and mutability:
 - deal events: (deal_id, state, occurred_at) — immutable; a deal's state is its latest event;
 - ledger entries: entry_id — immutable; a changed entry is also recorded as a SEV0 finding;
 - timers: timer_id — ``status`` and ``expires_at`` may change, deal and kind may not;
-- disputes: dispute_id — ``status`` and ``resolution`` may change, the rest may not.
+- disputes: dispute_id — ``status``, ``resolution`` and ``failed_resolution_attempts`` may
+  change, the rest may not.
 """
 
 from ledger_audit.feed.store import (

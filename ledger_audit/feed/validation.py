@@ -139,6 +139,39 @@ def _kind(value: Any) -> str:
     return _text(value, max_length=64)
 
 
+MAX_RESOLUTION_ATTEMPTS = 50
+_ATTEMPT_FIELDS = frozenset({"attempted_at", "error", "by"})
+
+
+def _attempts(value: Any) -> list[dict[str, str]]:
+    """A dispute's failed resolution attempts: ``[{attempted_at, error, by?}]``. Stored in one
+    canonical form (UTC times, sorted by time) so that a re-sent list is the same body."""
+    if not isinstance(value, list) or len(value) > MAX_RESOLUTION_ATTEMPTS:
+        raise _Invalid(
+            _("Must be a list of at most %(n)d attempts.") % {"n": MAX_RESOLUTION_ATTEMPTS}
+        )
+    attempts: list[dict[str, str]] = []
+    for number, item in enumerate(value):
+        if not isinstance(item, dict) or not _ATTEMPT_FIELDS.issuperset(item):
+            raise _Invalid(
+                _("Attempt %(i)d: an object with attempted_at, error and optionally by.")
+                % {"i": number}
+            )
+        try:
+            attempts.append(
+                {
+                    "attempted_at": _time(item.get("attempted_at")).isoformat(),
+                    "error": _text(item.get("error"), max_length=255),
+                    "by": _text(item.get("by", ""), max_length=ID_LENGTH, blank=True),
+                }
+            )
+        except _Invalid as exc:
+            raise _Invalid(
+                _("Attempt %(i)d: %(why)s") % {"i": number, "why": exc.message}
+            ) from None
+    return sorted(attempts, key=lambda a: (a["attempted_at"], a["error"], a["by"]))
+
+
 Field = tuple[Callable[[Any], Any], bool, Any]  # parser, required, default
 
 EVENT_FIELDS: dict[str, Field] = {
@@ -171,6 +204,7 @@ DISPUTE_FIELDS: dict[str, Field] = {
     "expires_at": (_time, False, None),
     "status": (_choice(DisputeStatus.values), True, None),
     "resolution": (_resolution, False, ""),
+    "failed_resolution_attempts": (_attempts, False, []),
 }
 
 

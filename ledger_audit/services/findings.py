@@ -3,6 +3,7 @@ incident per detector while one is active, with the affected deals merged in."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -13,12 +14,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.errors import Conflict
 from core.text import one_line
-from incidents.enums import Category, Severity, Source, TimelineKind
-from incidents.models import Incident
-from incidents.services import incident_open, timeline_record
+from incidents.enums import ACTIVE_STATUSES, Category, Severity, Source, TimelineKind
+from incidents.models import ACTIVE_Q, Incident
+from incidents.services import incident_open, incident_reopen, timeline_record
 from ledger_audit.detectors import DETECTORS, KEY_SCOPED, Problem, Scope
 from ledger_audit.enums import Detector
+from ledger_audit.metrics import FINDINGS_OPENED
 from ledger_audit.models import DetectionWork, Finding
 
 # detector → (severity, incident category, incident title)
@@ -43,15 +46,23 @@ INCIDENT_KIND: dict[str, tuple[str, str, str]] = {
         Category.TIMER_NOT_VISIBLE,
         "Timer not visible on deals in INSPECTION/ISSUE",
     ),
+    # A timer expired and the deal did not move: the runbook's Incident 4 ("Deal stuck in
+    # state", cause "timer not firing"), so its playbook comes at once, not after N days.
     Detector.TRANSITION_BLOCKED: (
         Severity.SEV1,
-        Category.TRANSITION_BLOCKED,
-        "Deal state transitions blocked after timer expiry",
+        Category.DEAL_STUCK,
+        "Deal state transitions blocked: timer expired, deal did not move (timer not firing)",
     ),
     Detector.DISPUTE_TTL: (
         Severity.SEV1,
+        Category.DISPUTE_STUCK,
+        "Disputes stuck (cannot resolve): disputes past their TTL",
+    ),
+    # Incident 3 needs its symptom: a resolution was tried and failed (reported by the feed).
+    Detector.DISPUTE_RESOLUTION_FAILED: (
+        Severity.SEV1,
         Category.ADMIN_CANNOT_RESOLVE_DISPUTE,
-        "Admin cannot resolve dispute: disputes past their TTL",
+        "Admin cannot resolve dispute: resolution attempts failed",
     ),
     Detector.DEAL_STUCK: (Severity.SEV1, Category.DEAL_STUCK, "Deals stuck in state"),
     Detector.ENTRY_CHANGED: (
@@ -94,10 +105,10 @@ def detection_run(*, scope: Scope, now: datetime | None = None) -> DetectionResu
     for detector, detect in DETECTORS.items():
         problems = detect(scope, now)
         subjects = scope.keys if detector in KEY_SCOPED else scope.deal_ids
-        o, r, c, new = _apply(detector, problems, subjects, scope.is_full, now)
+        o, r, c, new, stale = _apply(detector, problems, subjects, scope.is_full, now)
         opened, refreshed, cleared = opened + o, refreshed + r, cleared + c
-        if new:
-            numbers.add(_raise_incident(detector, new).number)
+        if new or stale:
+            numbers.add(_raise_incident(detector, new, stale).number)
     return DetectionResult(opened, refreshed, cleared, tuple(sorted(numbers)))
 
 
@@ -107,20 +118,23 @@ def _apply(
     subjects: frozenset[str] | None,
     full: bool,
     now: datetime,
-) -> tuple[int, int, int, list[Finding]]:
+) -> tuple[int, int, int, list[Finding], list[Finding]]:
+    """Open, refresh and clear ``detector``'s findings. Returns the counts, the new findings and
+    the stale ones: still true, but their incident is no longer active (resolved or closed, or
+    gone), so that the caller brings them back to an active incident."""
     open_qs = Finding.objects.filter(detector=detector, cleared_at__isnull=True)
     if not full:
         if not subjects:
-            return 0, 0, 0, []
+            return 0, 0, 0, [], []
         open_qs = open_qs.filter(subject__in=subjects)
     current = {
-        fp: (pk, evidence, deals)
-        for fp, pk, evidence, deals in open_qs.values_list(
-            "fingerprint", "id", "evidence", "deal_ids"
+        fp: (pk, evidence, deals, incident_id, status)
+        for fp, pk, evidence, deals, incident_id, status in open_qs.values_list(
+            "fingerprint", "id", "evidence", "deal_ids", "incident_id", "incident__status"
         )
     }
     found = {p.fingerprint: p for p in problems}
-    to_clear = [pk for fp, (pk, _e, _d) in current.items() if fp not in found]
+    to_clear = [row[0] for fp, row in current.items() if fp not in found]
     for start in range(0, len(to_clear), _CHUNK):
         Finding.objects.filter(pk__in=to_clear[start : start + _CHUNK]).update(cleared_at=now)
     severity = INCIDENT_KIND[detector][0]
@@ -140,16 +154,36 @@ def _apply(
         if fp not in current
     ]
     Finding.objects.bulk_create(new, batch_size=_CHUNK)
+    FINDINGS_OPENED.count(len(new), detector=str(detector))
     seen = [current[fp][0] for fp in found if fp in current]
     for start in range(0, len(seen), _CHUNK):
         Finding.objects.filter(pk__in=seen[start : start + _CHUNK]).update(last_seen=now)
     changed = [
-        Finding(pk=current[fp][0], evidence=p.evidence, deal_ids=list(p.deal_ids), title=_finding_title(p.title))
+        Finding(
+            pk=current[fp][0],
+            evidence=p.evidence,
+            deal_ids=list(p.deal_ids),
+            title=_finding_title(p.title),
+        )
         for fp, p in found.items()
         if fp in current and (current[fp][1] != p.evidence or current[fp][2] != list(p.deal_ids))
     ]
     Finding.objects.bulk_update(changed, ["evidence", "deal_ids", "title"], batch_size=_CHUNK)
-    return len(new), len(seen), len(to_clear), new
+    stale = [
+        Finding(
+            pk=current[fp][0],
+            detector=detector,
+            fingerprint=fp,
+            subject=p.subject,
+            title=p.title,
+            evidence=p.evidence,
+            deal_ids=list(p.deal_ids),
+            incident_id=current[fp][3],
+        )
+        for fp, p in found.items()
+        if fp in current and current[fp][4] not in ACTIVE_STATUSES
+    ]
+    return len(new), len(seen), len(to_clear), new, stale
 
 
 def _finding_title(text: str) -> str:
@@ -158,11 +192,39 @@ def _finding_title(text: str) -> str:
     return one_line(text)[:300]
 
 
-def _raise_incident(detector: str, findings: Sequence[Finding]) -> Incident:
-    """One incident per detector while it is active: new findings attach to it."""
+def _reopen_for(detector: str, stale: Sequence[Finding]) -> None:
+    """Findings still true never point at a closed incident: unless the detector has an active
+    incident already (they attach to it), the latest incident they point at is reopened by the
+    system, with the findings as the reason. Reopened rather than a new one opened: it is the
+    same problem, its timeline and checklist carry on, and a reopening restarts its clocks."""
+    if Incident.objects.filter(ACTIVE_Q, dedup_key=dedup_key_for(detector)).exists():
+        return
+    pointed_at = {f.incident_id for f in stale if f.incident_id is not None}
+    incident = Incident.objects.filter(pk__in=pointed_at).order_by("-number").first()
+    if incident is None:  # the incident is gone: a new one is opened
+        return
+    shown = ", ".join(f.fingerprint for f in stale[:MESSAGE_ITEMS])
+    more = f" (+{len(stale) - MESSAGE_ITEMS} more)" if len(stale) > MESSAGE_ITEMS else ""
+    reason = (
+        f"the detector “{Detector(detector).label}” still finds {len(stale)} problem(s) "
+        f"in the data: {shown}{more}"
+    )
+    # Reopened by someone else meanwhile: it is active, and the findings attach to it.
+    with contextlib.suppress(Conflict):
+        incident_reopen(incident=incident, actor=None, reason=reason)
+
+
+def _raise_incident(
+    detector: str, findings: Sequence[Finding], stale: Sequence[Finding] = ()
+) -> Incident:
+    """One incident per detector while it is active: new findings attach to it, and so do
+    findings still true whose incident was resolved or closed (reopening it)."""
     severity, category, title = INCIDENT_KIND[detector]
-    deals = sorted({d for f in findings for d in f.deal_ids})
-    summary = _summary(detector, findings)
+    if stale:
+        _reopen_for(detector, stale)
+    every = [*findings, *stale]
+    deals = sorted({d for f in every for d in f.deal_ids})
+    summary = _summary(detector, findings, stale)
     incident = incident_open(
         title=title,
         severity=severity,
@@ -175,7 +237,7 @@ def _raise_incident(detector: str, findings: Sequence[Finding]) -> Incident:
         affected_deals=deals,
         dedup_key=dedup_key_for(detector),
     )
-    Finding.objects.filter(pk__in=[f.pk for f in findings]).update(incident=incident)
+    Finding.objects.filter(pk__in=[f.pk for f in every]).update(incident=incident)
     timeline_record(
         incident=incident,
         kind=TimelineKind.FINDING,
@@ -186,7 +248,41 @@ def _raise_incident(detector: str, findings: Sequence[Finding]) -> Incident:
     return incident
 
 
-def _summary(detector: str, findings: Sequence[Finding]) -> dict[str, Any]:
+def _summary(
+    detector: str, findings: Sequence[Finding], stale: Sequence[Finding] = ()
+) -> dict[str, Any]:
+    if not findings:
+        return _stale_summary(detector, stale)
+    summary = _new_summary(detector, findings)
+    if stale:
+        more = _stale_summary(detector, stale)
+        summary["message"] += "\n" + more["message"]
+        summary["data"]["still_true"] = more["data"]["still_true"]
+        summary["data"]["deal_ids"] = sorted(
+            {*summary["data"]["deal_ids"], *more["data"]["deal_ids"]}
+        )
+    return summary
+
+
+def _stale_summary(detector: str, stale: Sequence[Finding]) -> dict[str, Any]:
+    label = str(Detector(detector).label)
+    titles = [f.title for f in stale]
+    more = f" (+{len(titles) - MESSAGE_ITEMS} more)" if len(titles) > MESSAGE_ITEMS else ""
+    message = (
+        f"{label}: {len(titles)} finding(s) still true after their incident was resolved or "
+        "closed: " + "; ".join(titles[:MESSAGE_ITEMS]) + more
+    )
+    data: dict[str, Any] = {
+        "detector": detector,
+        "findings": [],
+        "still_true": [f.fingerprint for f in stale],
+        "deal_ids": sorted({d for f in stale for d in f.deal_ids}),
+        "entry_ids": sorted({e for f in stale for e in f.evidence.get("entry_ids", [])}),
+    }
+    return {"message": message, "data": data}
+
+
+def _new_summary(detector: str, findings: Sequence[Finding]) -> dict[str, Any]:
     label = str(Detector(detector).label)
     data: dict[str, Any] = {
         "detector": detector,
@@ -232,16 +328,25 @@ def finding_record_changed_entries(*, changes: Sequence[dict[str, Any]]) -> list
             first_seen=now,
             last_seen=now,
         )
-    existing = set(
-        Finding.objects.filter(fingerprint__in=wanted, cleared_at__isnull=True).values_list(
-            "fingerprint", flat=True
-        )
-    )
+    existing = {
+        fp: (pk, incident_id, status)
+        for fp, pk, incident_id, status in Finding.objects.filter(
+            fingerprint__in=wanted, cleared_at__isnull=True
+        ).values_list("fingerprint", "id", "incident_id", "incident__status")
+    }
     Finding.objects.filter(fingerprint__in=existing, cleared_at__isnull=True).update(last_seen=now)
     new = [f for fp, f in wanted.items() if fp not in existing]
     Finding.objects.bulk_create(new)
-    if new:
-        _raise_incident(Detector.ENTRY_CHANGED, new)
+    FINDINGS_OPENED.count(len(new), detector=str(Detector.ENTRY_CHANGED))
+    # The same change sent again while its incident is resolved or closed: still true.
+    stale = []
+    for fp, (pk, incident_id, status) in existing.items():
+        if status not in ACTIVE_STATUSES:
+            finding = wanted[fp]
+            finding.pk, finding.incident_id = pk, incident_id
+            stale.append(finding)
+    if new or stale:
+        _raise_incident(Detector.ENTRY_CHANGED, new, stale)
     return new
 
 

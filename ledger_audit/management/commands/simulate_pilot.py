@@ -23,11 +23,18 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-INJECTIONS = ("duplicate-ledger", "timer-missing", "dispute-ttl", "stuck-deal")
+INJECTIONS = (
+    "duplicate-ledger",
+    "timer-missing",
+    "dispute-ttl",
+    "dispute-resolution-failed",
+    "stuck-deal",
+)
 CATEGORY_OF = {
     "duplicate-ledger": "duplicate_ledger",
     "timer-missing": "timer_not_visible",
-    "dispute-ttl": "admin_cannot_resolve_dispute",
+    "dispute-ttl": "dispute_stuck",
+    "dispute-resolution-failed": "admin_cannot_resolve_dispute",
     "stuck-deal": "deal_stuck",
 }
 ENDPOINTS = ("deals", "ledger-entries", "timers", "disputes")
@@ -83,6 +90,7 @@ class Feed:
                 "ttl_seconds": ttl,
                 "status": extra.get("status", "open"),
                 "resolution": extra.get("resolution", ""),
+                "failed_resolution_attempts": extra.get("failed_resolution_attempts", []),
             }
         )
 
@@ -239,6 +247,38 @@ class Command(BaseCommand):
         feed.event(deal, "ISSUE", now - timedelta(hours=2), v)
         feed.timer(deal, f"{deal}-t2", "dispute", now + timedelta(hours=2), "running")
         feed.dispute(deal, f"{deal}-x1", now - timedelta(hours=2), 3600)
+
+    def _inject_dispute_resolution_failed(
+        self, feed: Feed, rng: random.Random, run: str, deals: list[str], now: datetime, v: str
+    ) -> None:
+        """A dispute within its TTL that an admin tried to resolve twice, refused both times."""
+        deal = f"{run}-unresolvable"
+        feed.event(deal, "FUNDED", now - timedelta(hours=3), v)
+        feed.entry(
+            deal,
+            "hold",
+            Decimal("180.00"),
+            now - timedelta(hours=3),
+            key=f"{deal}:hold",
+            entry_id=f"{deal}-e1",
+        )
+        feed.event(deal, "ISSUE", now - timedelta(hours=1), v)
+        feed.timer(deal, f"{deal}-t2", "dispute", now + timedelta(days=1), "running")
+        attempts = [
+            {
+                "attempted_at": iso(now - timedelta(minutes=minutes)),
+                "error": "resolution options not offered to the admin role",
+                "by": "admin",
+            }
+            for minutes in (40, 10)
+        ]
+        feed.dispute(
+            deal,
+            f"{deal}-x1",
+            now - timedelta(hours=1),
+            86400,
+            failed_resolution_attempts=attempts,
+        )
 
     def _inject_stuck_deal(
         self, feed: Feed, rng: random.Random, run: str, deals: list[str], now: datetime, v: str
