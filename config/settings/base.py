@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.access_log.AccessLogMiddleware",  # only while ACCESS_LOG (production)
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     "core.middleware.NulRefusingMiddleware",
@@ -241,10 +242,17 @@ CELERY_BEAT_SCHEDULE["core-audit-checkpoint"] = {
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "json" in production
+# One line per request (core.access logger: method, route, status, duration_ms, request id).
+ACCESS_LOG = env.bool("ACCESS_LOG", default=False)  # production: on
+# The same LOGGING configures the web process, the Celery worker and beat (config/celery_app.py).
+LOGGING_CONFIG = "core.logging.configure"
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIdFilter"},
+        "client_errors": {"()": "core.logging.ClientErrorFilter"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"},
         "json": {"()": "core.logging.JsonFormatter"},
@@ -252,12 +260,17 @@ LOGGING: dict[str, Any] = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors"],
             "formatter": LOG_FORMAT,
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Warnings (captured by core.logging.configure) go through the console handler too,
+        # not Django's default handler, which would print them as bare text.
+        "py.warnings": {"handlers": [], "propagate": True},
+    },
 }
 
 # Demo users and the demo pilot are created only where this is true (never in production).

@@ -39,3 +39,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
