@@ -1,5 +1,6 @@
 """Case 1: the platform's config read under gunicorn, against a bare constant-JSON view on the
-same server; the 304 path; zero errors; no stale read after the kill switch returns."""
+same server; the 304 path; the OpenFeature (OFREP) bulk read and its 304, the same read for
+OpenFeature SDKs; zero errors; no stale read (config or OFREP) after the kill switch returns."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ DURATION = int(os.environ.get("BENCH_WRK_SECONDS", "24"))
 # rounds (baseline, config, 304; config, 304, baseline; ...) puts each case through the same drift.
 ROUNDS = int(os.environ.get("BENCH_WRK_ROUNDS", "4"))
 CONFIG = "/api/v1/pilot/config/"
+OFREP_BULK = "/ofrep/v1/evaluate/flags"
+OFREP_ENABLED = "/ofrep/v1/evaluate/flags/enabled"
+OFREP_BODY = json.dumps({"context": {"targetingKey": "bench-deal"}}).encode()
 BASELINE = "/bench/baseline/"
 READS_AFTER = 400
 
@@ -51,10 +55,15 @@ def _keys() -> tuple[str, str]:
     )
 
 
-def _check(port: int, path: str, headers: dict[str, str], expected: int) -> bytes:
-    status, body = request(port, "GET", path, headers=headers)
+def _check(
+    port: int, path: str, headers: dict[str, str], expected: int, post: bytes | None = None
+) -> bytes:
+    method = "GET" if post is None else "POST"
+    if post is not None:
+        headers = {**headers, "Content-Type": "application/json"}
+    status, body = request(port, method, path, body=post, headers=headers)
     if status != expected:
-        raise RuntimeError(f"GET {path} answered {status}, not {expected}: {body[:300]!r}")
+        raise RuntimeError(f"{method} {path} answered {status}, not {expected}: {body[:300]!r}")
     return body
 
 
@@ -118,12 +127,17 @@ def _propagation(port: int, read_key: str, operator_key: str) -> dict[str, Any]:
     if status != 200:
         stop.set()
         raise RuntimeError(f"disable answered {status}: {body[:300]!r}")
-    # Fresh connections too, so both workers answer.
+    # Fresh connections too, so both workers answer; OFREP's kill switch must agree at once.
     after: list[bool] = []
+    ofrep_after: list[bool] = []
+    ofrep_headers = {**headers, "Content-Type": "application/json"}
     for _ in range(READS_AFTER):
         st, b = request(port, "GET", CONFIG, headers=headers)
         if st == 200:
             after.append(bool(json.loads(b)["enabled"]))
+        st, b = request(port, "POST", OFREP_ENABLED, body=OFREP_BODY, headers=ofrep_headers)
+        if st == 200:
+            ofrep_after.append(bool(json.loads(b)["value"]))
     time.sleep(0.5)
     stop.set()
     for t in threads:
@@ -136,6 +150,8 @@ def _propagation(port: int, read_key: str, operator_key: str) -> dict[str, Any]:
         "reads_after_disable": len(after) + len(concurrent_after),
         "stale_reads": stale,
         "reads_enabled_before": sum(before),
+        "ofrep_reads_after_disable": len(ofrep_after),
+        "ofrep_stale_reads": sum(ofrep_after),
     }
 
 
@@ -160,32 +176,41 @@ def run() -> list[Figure]:
         etag = f'"pilot-r{json.loads(body)["revision"]}"'
         _check(port, CONFIG, {**auth, "If-None-Match": etag}, 304)
         _check(port, BASELINE, auth, 200)
+        ofrep_body = _check(port, OFREP_BULK, auth, 200, post=OFREP_BODY)
+        if not any(f["key"] == "enabled" for f in json.loads(ofrep_body)["flags"]):
+            raise RuntimeError(f"the OFREP bulk read has no enabled flag: {ofrep_body[:300]!r}")
+        ofrep_etag = f'"ofrep-r{json.loads(body)["revision"]}"'
+        _check(port, OFREP_BULK, {**auth, "If-None-Match": ofrep_etag}, 304, post=OFREP_BODY)
         # Warm both workers (imports, connections) before measuring.
         run_wrk(server.base + BASELINE, auth, duration=2)
         run_wrk(server.base + CONFIG, auth, duration=2)
         per_round = max(1, DURATION // ROUNDS)
         log(
             f"case 1: wrk {ROUNDS} rounds of {per_round}s each, interleaved: baseline, "
-            "config read, config read 304"
+            "config read, config read 304, OFREP bulk, OFREP bulk 304"
         )
-        cases: dict[str, tuple[str, dict[str, str]]] = {
-            "baseline": (BASELINE, auth),
-            "config read": (CONFIG, auth),
-            "config read 304": (CONFIG, {**auth, "If-None-Match": etag}),
+        cases: dict[str, tuple[str, dict[str, str], bytes | None]] = {
+            "baseline": (BASELINE, auth, None),
+            "config read": (CONFIG, auth, None),
+            "config read 304": (CONFIG, {**auth, "If-None-Match": etag}, None),
+            "OFREP bulk": (OFREP_BULK, auth, OFREP_BODY),
+            "OFREP bulk 304": (OFREP_BULK, {**auth, "If-None-Match": ofrep_etag}, OFREP_BODY),
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
         names = list(cases)
         for n in range(ROUNDS):
             # Each round starts with a different case, so none is always the first (or last).
             for name in names[n % len(names) :] + names[: n % len(names)]:
-                path, headers = cases[name]
-                runs[name].append(run_wrk(server.base + path, headers, duration=per_round))
+                path, headers, post = cases[name]
+                runs[name].append(
+                    run_wrk(server.base + path, headers, duration=per_round, post=post)
+                )
             log(
                 f"case 1: round {n + 1}: "
                 + "; ".join(f"{name} {runs[name][-1]['rps']:,.0f} req/s" for name in cases)
             )
-        base, config, cond = (_combined(runs[name]) for name in cases)
-        for name, combined in zip(cases, (base, config, cond), strict=True):
+        base, config, cond, bulk, bulk_304 = (_combined(runs[name]) for name in cases)
+        for name, combined in zip(cases, (base, config, cond, bulk, bulk_304), strict=True):
             log(f"case 1: {name} {_summary(combined)}")
         log("case 1: now the kill-switch propagation")
         prop = _propagation(port, read_key, operator_key)
@@ -194,9 +219,19 @@ def run() -> list[Figure]:
     r_tput = _round_ratio(config, base, "rps")
     r_p99 = _round_ratio(config, base, "p99_s")
     r_304 = _round_ratio(cond, base, "rps")
+    r_bulk = _round_ratio(bulk, base, "rps")
+    r_bulk_304 = _round_ratio(bulk_304, base, "rps")
     prof = _profile(read_key, r_tput < 0.7 or r_p99 > 1.5 or r_304 < 0.8)
-    raw = {"baseline": base, "config": config, "config_304": cond, "profile": prof}
-    errors = base["errors"] + config["errors"] + cond["errors"]
+    raw = {
+        "baseline": base,
+        "config": config,
+        "config_304": cond,
+        "ofrep_bulk": bulk,
+        "ofrep_bulk_304": bulk_304,
+        "profile": prof,
+    }
+    measured = (base, config, cond, bulk, bulk_304)
+    errors = sum(r["errors"] for r in measured)
     return [
         figure(
             1,
@@ -227,9 +262,25 @@ def run() -> list[Figure]:
         ),
         figure(
             1,
+            "OFREP bulk read throughput vs bare view",
+            measured=f"OFREP bulk {bulk['rps']:,.0f} req/s; baseline {base['rps']:,.0f} req/s",
+            ratio=r_bulk,
+            target="≥ 0.8x",
+            met=r_bulk >= 0.8,
+        ),
+        figure(
+            1,
+            "OFREP bulk 304 (If-None-Match) throughput vs bare view",
+            measured=f"OFREP 304 {bulk_304['rps']:,.0f} req/s; baseline {base['rps']:,.0f} req/s",
+            ratio=r_bulk_304,
+            target="≥ 0.8x",
+            met=r_bulk_304 >= 0.8,
+        ),
+        figure(
+            1,
             "errors under load",
             measured=f"{errors} (socket errors + non-2xx/3xx over "
-            f"{base['requests'] + config['requests'] + cond['requests']:,} requests)",
+            f"{sum(r['requests'] for r in measured):,} requests)",
             ratio=None,
             target="0",
             met=errors == 0,
@@ -237,10 +288,14 @@ def run() -> list[Figure]:
         figure(
             1,
             "stale reads after disable returned",
-            measured=f"{prop['stale_reads']} of {prop['reads_after_disable']:,} reads",
+            measured=f"{prop['stale_reads']} of {prop['reads_after_disable']:,} config reads; "
+            f"OFREP {prop['ofrep_stale_reads']} of {prop['ofrep_reads_after_disable']:,}",
             ratio=None,
             target="0",
-            met=prop["stale_reads"] == 0 and prop["reads_after_disable"] > 0,
+            met=prop["stale_reads"] == 0
+            and prop["reads_after_disable"] > 0
+            and prop["ofrep_stale_reads"] == 0
+            and prop["ofrep_reads_after_disable"] == READS_AFTER,
             raw=prop,
         ),
     ]

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -157,14 +158,32 @@ def parse_wrk(output: str) -> dict[str, Any]:
     return result
 
 
-def run_wrk(url: str, headers: dict[str, str], *, duration: int, connections: int = 32) -> dict:
+def run_wrk(
+    url: str,
+    headers: dict[str, str],
+    *,
+    duration: int,
+    connections: int = 32,
+    post: bytes | None = None,
+) -> dict:
+    """wrk against ``url`` (GET; a POST of the JSON body ``post`` when given)."""
     cmd = [ensure_wrk(), "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if post is not None:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            # A Lua long string holds the JSON body as it is (no escaping needed).
+            script.write(f'wrk.method = "POST"\nwrk.body = [==[{post.decode()}]==]\n')
+        cmd += ["-s", script.name]
+        headers = {**headers, "Content-Type": "application/json"}
     shown = list(cmd)
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
         shown += ["-H", f"'{name}: {'<key>' if name == 'Authorization' else value}'"]
     cmd.append(url)
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    finally:
+        if post is not None:
+            os.unlink(script.name)
     result = parse_wrk(done.stdout)
     result["command"] = " ".join([*shown[1:], url]).replace(str(cmd[0]), "wrk")
     return result

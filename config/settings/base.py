@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.http_metrics.HttpMetricsMiddleware",  # first: its latency covers the whole stack
     "core.middleware.RequestIdMiddleware",
     "core.access_log.AccessLogMiddleware",  # only while ACCESS_LOG (production)
     "django.middleware.security.SecurityMiddleware",
@@ -309,6 +310,8 @@ SLA_PUBLIC_URL = env.str("SLA_PUBLIC_URL", default="")
 # /metrics (Prometheus text): a bearer token, or else these client addresses only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# The Celery queues whose depth /metrics shows (the tasks' own queue= names and the default).
+METRICS_CELERY_QUEUES = ("default", "sla", "exports")
 CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
     "task": "incidents.tasks.sla_sweep",
     "schedule": float(SLA_SWEEP_SECONDS),

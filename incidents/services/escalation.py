@@ -29,6 +29,7 @@ from incidents.enums import (
     TimelineKind,
     TimerState,
 )
+from incidents.metrics import ESCALATIONS
 from incidents.models import (
     Escalation,
     EscalationRule,
@@ -146,6 +147,7 @@ def incident_escalate(
         actor=actor,
         note=note.strip(),
     )
+    ESCALATIONS.count(to_level=str(target), automatic="true" if actor is None else "false")
     label = EscalationCriterion(criterion).label
     timeline_record(
         incident=locked,

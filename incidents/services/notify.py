@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core import delivery
 from core.text import one_line
 from incidents.enums import BoundAction, Channel, DeliveryStatus, TimelineKind
+from incidents.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS, ROSTER_GAPS
 from incidents.models import (
     Escalation,
     Incident,
@@ -134,6 +135,8 @@ def notification_rows_create(
                 )
             )
     created = Notification.objects.bulk_create(rows)
+    if recipients.gap:
+        ROSTER_GAPS.count(len(created))
     names = sorted({m.user.get_username() for m in recipients.members})
     if not recipients.members:
         # No roster for the level at all (an install without one): nothing to send; /metrics
@@ -226,10 +229,13 @@ def _send(notification: Notification) -> delivery.Attempt:
 def _settle(
     notification: Notification, attempt: delivery.Attempt, outcome: delivery.Outcome
 ) -> None:
+    # Counted with the attempt's transaction: a rolled-back attempt is no event.
+    NOTIFICATIONS.count(channel=notification.channel, outcome=outcome.status.value)
     if outcome.status != delivery.Status.RETRY:
         notification.next_attempt_at = None  # nothing more is due: the sweep ignores it
     if outcome.status == delivery.Status.FAILED:
         notification.failed_at = timezone.now()
+        NOTIFICATION_FAILURES.count(channel=notification.channel)
 
 
 def notification_deliver(*, notification_id: int) -> delivery.Outcome:

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from incidents.enums import ACTIVE_STATUSES, DeliveryStatus, Severity, TimerState
 from incidents.models import (
-    Escalation,
     Incident,
     Notification,
     RosterMember,
@@ -137,16 +136,6 @@ def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
             & overdue_q("response_due_at", at=now),
         ),
     )
-    escalations = (
-        Escalation.objects.values("to_level")
-        .annotate(n=Count("id"), auto=Count("id", filter=Q(actor__isnull=True)))
-        .order_by()
-    )
-    notifications = (
-        Notification.objects.values("channel", "status")
-        .annotate(n=Count("id"), gap=Count("id", filter=Q(roster_gap=True)))
-        .order_by()
-    )
     members = (
         RosterMember.objects.filter(active=True).values("level").annotate(n=Count("id")).order_by()
     )
@@ -155,6 +144,14 @@ def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
     )["m"]
     beat = SweepHeartbeat.objects.filter(pk=1).values_list("last_finished_at", flat=True).first()
     member_counts = {row["level"]: row["n"] for row in members}
+    # Events (deliveries, escalations, roster gaps) are counters in incidents.metrics: a count
+    # of rows in their current state falls as rows change, which rate() reads as a reset.
+    pending = (
+        Notification.objects.filter(status=DeliveryStatus.QUEUED)
+        .values("channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     return [
         MetricSample(
             "pcp_incidents_open",
@@ -179,39 +176,10 @@ def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
             [({}, breaches["overdue"])],
         ),
         MetricSample(
-            "pcp_incident_escalations_total",
-            "counter",
-            "Escalations by target level and whether the SLA sweep made them.",
-            [
-                ({"to_level": str(r["to_level"]), "automatic": "true"}, r["auto"])
-                for r in escalations
-            ]
-            + [
-                ({"to_level": str(r["to_level"]), "automatic": "false"}, r["n"] - r["auto"])
-                for r in escalations
-            ],
-        ),
-        MetricSample(
-            "pcp_notifications_total",
-            "counter",
-            "Notifications by channel and delivery status.",
-            [({"channel": r["channel"], "status": r["status"]}, r["n"]) for r in notifications],
-        ),
-        MetricSample(
-            "pcp_notification_failures_total",
-            "counter",
-            "Notifications that failed after every retry.",
-            [
-                ({"channel": r["channel"]}, r["n"])
-                for r in notifications
-                if r["status"] == DeliveryStatus.FAILED
-            ],
-        ),
-        MetricSample(
-            "pcp_notification_roster_gaps_total",
-            "counter",
-            "Notifications sent to a whole level because nobody was on call.",
-            [({}, sum(r["gap"] for r in notifications))],
+            "pcp_notifications_queued",
+            "gauge",
+            "Notifications queued and not yet sent or failed, by channel.",
+            [({"channel": r["channel"]}, r["n"]) for r in pending],
         ),
         MetricSample(
             "pcp_roster_members",
@@ -226,33 +194,10 @@ def metric_samples(*, now: datetime | None = None) -> list[MetricSample]:
             [({}, max(0.0, (now - oldest_due).total_seconds()) if oldest_due else 0.0)],
         ),
         MetricSample(
-            "pcp_sla_sweep_last_run_age_seconds",
+            "pcp_sla_sweep_last_run_timestamp_seconds",
             "gauge",
-            "Seconds since the SLA sweep last finished (-1: never).",
-            [({}, (now - beat).total_seconds() if beat else -1.0)],
+            "When the SLA sweep last finished (Unix time; absent: never).",
+            [({}, beat.timestamp())] if beat else [],
         ),
     ]
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    # Whole numbers in full (``:g`` would print a link number like 1234567 as 1.23457e+06).
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    return f"{float(value):g}"
-
-
-def prometheus_text(samples: list[MetricSample]) -> str:
-    """The Prometheus text exposition format (version 0.0.4)."""
-    lines: list[str] = []
-    for metric in samples:
-        lines.append(f"# HELP {metric.name} {metric.help}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        for labels, value in metric.samples:
-            label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-            suffix = f"{{{label_text}}}" if label_text else ""
-            lines.append(f"{metric.name}{suffix} {_number(value)}")
-    return "\n".join(lines) + "\n"

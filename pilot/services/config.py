@@ -15,6 +15,7 @@ from core.errors import Conflict, DomainError, NotFound
 from core.services import require_perm as _core_require_perm
 from pilot import cache
 from pilot.enums import PilotState, RevisionKind, RollbackKind, TemplateStatus
+from pilot.metrics import CONFIG_CHANGES
 from pilot.models import ConfigRevision, FeatureFlag, Pilot, RollbackRecord, TemplateVersion
 from pilot.permissions import PilotPerm
 from pilot.selectors import ConfigSnapshot, pilot_config_from_db, revision_diff
@@ -110,6 +111,7 @@ def revision_append(
         change_request=change_request,
     )
     webhook_deliveries_create(revision=revision)
+    CONFIG_CHANGES.count(kind=str(kind), state=str(new_state))  # after commit, as the revision
     changes = _diff_dicts(head, revision) if head is not None else []
     inc.timeline(
         incident=incident,
