@@ -51,6 +51,7 @@ pytest: $(VENV)/.installed-dev
 	scripts/ensure-browser.sh
 	scripts/ensure-alertmanager.sh
 	scripts/ensure-nginx.sh
+	scripts/ensure-prometheus.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## make soak: only the slow reliability tests (real processes, injected faults; see RELIABILITY.md).

@@ -39,3 +39,6 @@ class IncidentsConfig(AppConfig):
 
         post_migrate.connect(_seed_runbook, sender=self, dispatch_uid="incidents-seed-runbook")
         CHECKS["sla_sweep"] = check_sla_sweep  # /healthz/: degraded when the sweep stops
+        from incidents.metrics import register as register_metrics
+
+        register_metrics()  # /metrics: this app's counters and gauges

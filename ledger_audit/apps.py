@@ -9,3 +9,4 @@ class LedgerAuditConfig(AppConfig):
         from ledger_audit import panels
 
         panels.register()
+        from ledger_audit import metrics  # noqa: F401  (its counters show on /metrics from the start)

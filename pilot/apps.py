@@ -12,3 +12,6 @@ class PilotConfig(AppConfig):
         # A new install gets its first, disabled revision from ``bootstrap_roles``, so the kill
         # switch answers from the first minute (seed_demo is refused in production).
         STEPS["pilot-config"] = pilot_bootstrap_step
+        from pilot.metrics import register as register_metrics
+
+        register_metrics()  # /metrics: config changes and reads, the pilot's state

@@ -23,6 +23,7 @@ from ledger_audit.feed.validation import (
     dispute_expiry,
     validate_items,
 )
+from ledger_audit.metrics import counted_feed
 from ledger_audit.models import (
     Deal,
     DealEvent,
@@ -139,6 +140,7 @@ def _refuse(ids: Sequence[str], what: str) -> Unprocessable:
     )
 
 
+@counted_feed("deal_events")
 def feed_deal_events_ingest(*, items: Sequence[Any]) -> FeedResult:
     rows = validate_items(items, EVENT_FIELDS, None)
     rows, changed = _dedupe(
@@ -229,6 +231,7 @@ def _refresh_deal_state(deal_ids: set[str]) -> None:
 ENTRY_BODY = ("deal_id", "idempotency_key", "kind", "amount", "currency", "created_at")
 
 
+@counted_feed("ledger_entries")
 def feed_ledger_entries_ingest(*, items: Sequence[Any]) -> FeedResult:
     rows = validate_items(items, ENTRY_FIELDS, None)
     rows, changed_in_batch = _dedupe(rows, lambda r: r["entry_id"], ENTRY_BODY)
@@ -355,6 +358,7 @@ def _upsert(
     return FeedResult(stored=len(write), unchanged=len(rows) - len(write))
 
 
+@counted_feed("timers")
 def feed_timers_ingest(*, items: Sequence[Any]) -> FeedResult:
     rows = validate_items(items, TIMER_FIELDS, None)
     return _upsert(
@@ -367,6 +371,7 @@ def feed_timers_ingest(*, items: Sequence[Any]) -> FeedResult:
     )
 
 
+@counted_feed("disputes")
 def feed_disputes_ingest(*, items: Sequence[Any]) -> FeedResult:
     rows = validate_items(items, DISPUTE_FIELDS, dispute_expiry)
     return _upsert(

@@ -21,6 +21,7 @@ from incidents.models import ACTIVE_Q, Incident
 from incidents.services import incident_open, incident_reopen, timeline_record
 from ledger_audit.detectors import DETECTORS, KEY_SCOPED, Problem, Scope
 from ledger_audit.enums import Detector
+from ledger_audit.metrics import FINDINGS_OPENED
 from ledger_audit.models import DetectionWork, Finding
 
 # detector → (severity, incident category, incident title)
@@ -153,6 +154,7 @@ def _apply(
         if fp not in current
     ]
     Finding.objects.bulk_create(new, batch_size=_CHUNK)
+    FINDINGS_OPENED.count(len(new), detector=str(detector))
     seen = [current[fp][0] for fp in found if fp in current]
     for start in range(0, len(seen), _CHUNK):
         Finding.objects.filter(pk__in=seen[start : start + _CHUNK]).update(last_seen=now)
@@ -335,6 +337,7 @@ def finding_record_changed_entries(*, changes: Sequence[dict[str, Any]]) -> list
     Finding.objects.filter(fingerprint__in=existing, cleared_at__isnull=True).update(last_seen=now)
     new = [f for fp, f in wanted.items() if fp not in existing]
     Finding.objects.bulk_create(new)
+    FINDINGS_OPENED.count(len(new), detector=str(Detector.ENTRY_CHANGED))
     # The same change sent again while its incident is resolved or closed: still true.
     stale = []
     for fp, (pk, incident_id, status) in existing.items():

@@ -378,6 +378,15 @@ def _metrics(settings: Any) -> str:
     return response.content.decode()
 
 
+def _head_seq(text: str) -> int:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    (family,) = [
+        f for f in text_string_to_metric_families(text) if f.name == "pcp_audit_chain_head_seq"
+    ]
+    return int(family.samples[0].value)
+
+
 def test_the_checkpoint_task_is_on_beat_and_acks_late(settings) -> None:
     from config.celery_app import app
     from core.tasks import audit_checkpoint
@@ -392,8 +401,8 @@ def test_a_checkpoint_records_the_head_once_logs_it_and_shows_on_metrics(
     history, operator, settings, caplog
 ) -> None:
     text = _metrics(settings)
-    assert "pcp_audit_chain_head_seq 0\n" in text
-    assert "pcp_audit_checkpoint_age_seconds -1\n" in text
+    assert _head_seq(text) == 0
+    assert "\npcp_audit_checkpoint_timestamp_seconds " not in text  # never: no sample, no -1
 
     head = AuditLink.objects.order_by("-seq")[0]
     with caplog.at_level("INFO", logger="core.audit_chain"):
@@ -410,15 +419,16 @@ def test_a_checkpoint_records_the_head_once_logs_it_and_shows_on_metrics(
         (head.seq, head.hash, False),
     ]
     text = _metrics(settings)
-    assert f"pcp_audit_chain_head_seq {head.seq}\n" in text
-    assert f'pcp_audit_chain_head_info{{hash="{head.hash}",seq="{head.seq}"}} 1\n' in text
+    assert _head_seq(text) == head.seq
+    assert "\npcp_audit_checkpoint_timestamp_seconds " in text
+    assert f'pcp_audit_chain_head_info{{hash="{head.hash}",seq="{head.seq}"}} 1.0\n' in text
 
     pilot_disable(actor=operator, reason="the head moves")
     moved = _checkpoint()
     new_head = AuditLink.objects.order_by("-seq")[0]
     assert moved == f"{new_head.seq}:{new_head.hash}" != published
     assert AuditCheckpoint.objects.count() == 2
-    assert f"pcp_audit_chain_head_seq {new_head.seq}\n" in _metrics(settings)
+    assert _head_seq(_metrics(settings)) == new_head.seq
     code, out = _verify_expecting(published, moved)
     assert (code, out.strip()) == (0, f"OK: {new_head.seq} links verified, 4 checkpoint(s) held")
     report(
