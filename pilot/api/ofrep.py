@@ -115,23 +115,23 @@ _SUCCESS: dict[str, Any] = {
         },
     },
 }
-_FLAG_FAILURE = {
-    "type": "object",
-    "required": ["key", "errorCode"],
-    "properties": {
-        "key": {"type": "string"},
-        "errorCode": {"type": "string", "enum": [c.value for c in ofrep.ErrorCode]},
+_BAD_REQUEST = [ofrep.ErrorCode.PARSE_ERROR.value, ofrep.ErrorCode.INVALID_CONTEXT.value]
+
+
+def _failure(codes: list[str], *, with_key: bool = True) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "errorCode": {"type": "string", "enum": codes},
         "errorDetails": {"type": "string"},
-    },
-}
-_BULK_FAILURE = {
-    "type": "object",
-    "required": ["errorCode"],
-    "properties": {
-        "errorCode": {"type": "string", "enum": [c.value for c in ofrep.ErrorCode]},
-        "errorDetails": {"type": "string"},
-    },
-}
+    }
+    if with_key:
+        properties = {"key": {"type": "string"}, **properties}
+    return {
+        "type": "object",
+        "required": ["key", "errorCode"] if with_key else ["errorCode"],
+        "properties": properties,
+    }
+
+
 _SPEC = "https://github.com/open-feature/protocol (service/openapi.yaml)"
 
 
@@ -145,7 +145,7 @@ class OfrepFlagView(ApiView):
         tags=["ofrep"],
         operation_id="ofrep_evaluate_flag",
         description=f"OpenFeature Remote Evaluation Protocol, single flag. Spec: {_SPEC}.",
-        request=_REQUEST,
+        request={"application/json": _REQUEST},
         responses={
             200: OpenApiResponse(
                 {
@@ -153,8 +153,10 @@ class OfrepFlagView(ApiView):
                     "properties": {**_SUCCESS["properties"], "cacheable": {"type": "boolean"}},
                 }
             ),
-            400: OpenApiResponse(_FLAG_FAILURE, description="PARSE_ERROR, INVALID_CONTEXT"),
-            404: OpenApiResponse(_FLAG_FAILURE, description="FLAG_NOT_FOUND"),
+            400: OpenApiResponse(_failure(_BAD_REQUEST), description="A malformed request."),
+            404: OpenApiResponse(
+                _failure([ofrep.ErrorCode.FLAG_NOT_FOUND.value]), description="No such flag."
+            ),
         },
     )
     def post(self, request: Request, key: str) -> Response:
@@ -171,7 +173,7 @@ class OfrepBulkView(ApiView):
         tags=["ofrep"],
         operation_id="ofrep_evaluate_flags",
         description=f"OpenFeature Remote Evaluation Protocol, bulk. Spec: {_SPEC}.",
-        request=_REQUEST,
+        request={"application/json": _REQUEST},
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
         responses={
             200: OpenApiResponse(
@@ -182,7 +184,9 @@ class OfrepBulkView(ApiView):
                 }
             ),
             304: OpenApiResponse(description="Not modified (the ETag matches)."),
-            400: OpenApiResponse(_BULK_FAILURE, description="PARSE_ERROR, INVALID_CONTEXT"),
+            400: OpenApiResponse(
+                _failure(_BAD_REQUEST, with_key=False), description="A malformed request."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -223,3 +223,15 @@ def test_a_hotfix_flag_never_shadows_the_kill_switch() -> None:
         revision=3,
     )
     assert flag_values(snapshot) == {"enabled": False, "template_version": "v1", "hotfix_a": True}
+
+
+def test_the_schema_documents_both_operations(client) -> None:
+    import yaml
+
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+    bulk, single = paths[BULK]["post"], paths[BULK + "/{key}"]["post"]
+    assert set(bulk["responses"]) >= {"200", "304", "400"}
+    assert set(single["responses"]) >= {"200", "400", "404"}
+    not_found = single["responses"]["404"]["content"]["application/json"]["schema"]
+    assert not_found["properties"]["errorCode"]["enum"] == ["FLAG_NOT_FOUND"]
+    assert "context" in bulk["requestBody"]["content"]["application/json"]["schema"]["properties"]
