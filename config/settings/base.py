@@ -439,3 +439,7 @@ ALERT_SEVERITY_MAP: dict[str, str] = env.json(
 ALERT_DEFAULT_SEVERITY = env.str("ALERT_DEFAULT_SEVERITY", default="SEV2")
 # The most alerts one payload may carry (Alertmanager sends a whole group at once).
 ALERT_MAX_PER_PAYLOAD = env.int("ALERT_MAX_PER_PAYLOAD", default=5000)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
+    "AlertStatusEnum": "incidents.models.alerts.AlertStatus",
+}

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from incidents.models import AlertStatus
 from incidents.services.alerts import Alert, AlertPayload, alert_fingerprint
 
 _EPOCH_YEAR = 1970  # Alertmanager sends endsAt 0001-01-01T00:00:00Z for "not ended"
@@ -19,7 +20,7 @@ class StringMapField(serializers.DictField):
 
 
 class AlertSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
     labels = StringMapField()
     annotations = StringMapField(required=False, default=dict)
     startsAt = serializers.DateTimeField(required=False, allow_null=True)  # noqa: N815
@@ -41,7 +42,7 @@ class AlertmanagerPayloadSerializer(serializers.Serializer):  # type: ignore[typ
     version = serializers.CharField()
     groupKey = serializers.CharField(max_length=10_000)  # noqa: N815
     truncatedAlerts = serializers.IntegerField(min_value=0, required=False, default=0)  # noqa: N815
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
     receiver = serializers.CharField(allow_blank=True)
     groupLabels = StringMapField(required=False, default=dict)  # noqa: N815
     commonLabels = StringMapField(required=False, default=dict)  # noqa: N815

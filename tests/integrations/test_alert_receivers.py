@@ -285,3 +285,11 @@ def test_storm_of_1000_alerts_in_one_group_opens_one_incident(am_client) -> None
     assert len(_alert_entries(incident)) == 1
     assert len(queries) < 100  # set-based: the number of alerts does not add queries
     assert elapsed < 5
+
+
+def test_nul_in_alert_text_is_refused_not_a_500(am_client) -> None:
+    alert = am_alert()
+    alert["labels"]["instance"] = "a\u0000b"
+    response = am_client.post(AM, am_payload([alert]), format="json")
+    assert response.status_code == 400, response.content
+    assert not Incident.objects.exists()
