@@ -3,6 +3,8 @@ its rows; text is stored verbatim and rendered escaped in the admin.
 
 Every figure a test prints is counted from what it sent and what came back."""
 
+import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,12 +16,15 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from core.models import ApiKey
 from core.roles import Role
+from core.services import api_key_create
 from incidents.models import Incident
 from ledger_audit.enums import DisputeStatus, EntryKind, TimerStatus
 from ledger_audit.models import (
@@ -31,8 +36,12 @@ from ledger_audit.models import (
     LedgerEntry,
     Timer,
 )
+from pilot.models import ChangeRequest
+from pilot.services import change_request_create, pilot_disable
 from tests.conftest import ClientFor, MakeMember
+from tests.incidents.factories import open_incident
 from tests.reliability.conftest import report
+from tests.test_api_permission_map import api_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -730,3 +739,237 @@ def test_random_batches_store_all_or_nothing_and_never_500(feed: APIClient) -> N
     assert tally.cases >= EXAMPLES
     assert tally.statuses[200] > 0
     assert tally.refused_as_expected > 0
+
+
+# --- hostile query strings on every GET route of the API -------------------------------------
+#
+# The routes come from the URL resolver (as the permission-map test walks it) and each route's
+# query parameters from the OpenAPI schema, plus the paging and period names any list might
+# read; every parameter gets every value of a fixed corpus (written as it travels: percent-
+# encoded or raw garbage), then repeated, then the corpus's names in random combinations.
+
+# Names every route is also tried with, documented for it or not.
+_COMMON_QUERY_NAMES = ("limit", "offset", "from", "to", "status")
+# (what it is, the value as it appears in the query string)
+_QUERY_VALUES: list[tuple[str, str]] = [
+    ("NUL", "%00"),
+    ("NUL inside", "open%00x"),
+    ("a percent sign alone", "%"),
+    ("a bad escape", "%zz"),
+    ("overlong UTF-8", "%C0%AF"),
+    ("invalid UTF-8", "%FF%FE"),
+    ("a lone surrogate", "%ED%A0%80"),
+    ("CR LF", "%0D%0ASet-Cookie:%20x=1"),
+    ("empty", ""),
+    ("a space", "+"),
+    ("a huge integer", "9" * 40),
+    ("minus one", "-1"),
+    ("a huge negative", "-" + "9" * 30),
+    ("zero", "0"),
+    ("a fraction", "1.5"),
+    ("a huge exponent", "1e999999999"),
+    ("NaN", "NaN"),
+    ("Infinity", "Infinity"),
+    ("year 1", "0001-01-01"),
+    ("year 9999", "9999-12-31"),
+    ("year 0", "0000-01-01"),
+    ("year 10000", "10000-01-01"),
+    ("month 13", "2026-13-01"),
+    ("the last instant, +14:00", "9999-12-31T23:59:59.999999%2B14:00"),
+    ("the first instant, -14:00", "0001-01-01T00:00:00-14:00"),
+    ("an unknown choice", "bogus"),
+    ("a choice in capitals", "OPEN"),
+    ("unicode", "%C3%BCn%C3%AF%F0%9F%9A%A8"),
+    ("a bidi override", "%E2%80%AE"),
+    ("10,000 characters", "x" * 10_000),
+    ("SQL", "%27%20OR%201%3D1%20--"),
+    ("HTML", "%3Cscript%3E"),
+    ("brackets", "[]"),
+    ("true", "true"),
+    ("null", "null"),
+]
+# Whole query strings whose names, not values, are hostile.
+_QUERY_STRINGS: list[tuple[str, str]] = [
+    ("a NUL name", "%00=1"),
+    ("a bad escape as the name", "%zz"),
+    ("only separators", "&&&=&"),
+    ("an empty name", "=1"),
+    ("a bracketed name", "a[b]=1&status[]=open"),
+    ("500 parameters", "&".join(f"p{n}={n}" for n in range(500))),
+    ("a 20,000-character name", "n" * 20_000 + "=1"),
+]
+
+
+def _get_routes() -> list[tuple[str, str]]:
+    """(path template as the schema names it, path with sample ids) of every GET route under
+    /api/v1/ that the resolver holds; a route with an id is sent one that exists."""
+    found: list[tuple[str, str]] = []
+    for route, pattern in api_routes():
+        callback = pattern.callback
+        actions = getattr(callback, "actions", None)
+        cls = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if not (actions and "get" in actions) and not (not actions and hasattr(cls, "get")):
+            continue
+        found.append((route, route.replace("^", "").replace("$", "")))
+    return found
+
+
+def _query_names() -> dict[str, list[str]]:
+    """The schema's query parameter names per path ("/api/v1/incidents/{number}/")."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        path: [p["name"] for p in ops["get"].get("parameters", []) if p["in"] == "query"]
+        for path, ops in schema["paths"].items()
+        if "get" in ops
+    }
+
+
+_GROUP = r"(\(\?P<(\w+)>[^)]*\)|<(?:\w+:)?(\w+)>)"
+
+
+def _concrete(route: str, ids: dict[str, str]) -> tuple[str, str] | None:
+    """(schema path, request path) of a resolver route, its ids filled by the collection they
+    follow ("change-requests:pk"); None when a route needs an id nothing stored has."""
+    template, path = "/" + route, "/" + route
+    for match in re.finditer(_GROUP, route):
+        name = match.group(2) or match.group(3)
+        collection = route[: match.start()].strip("/").rsplit("/", 1)[-1]
+        value = ids.get(f"{collection}:{name}")
+        if value is None:
+            return None
+        schema_name = "id" if name == "pk" else name
+        template = template.replace(match.group(1), "{" + schema_name + "}", 1)
+        path = path.replace(match.group(1), value, 1)
+    return template, path
+
+
+@dataclass
+class QueryTally:
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    wrong: list[str] = field(default_factory=list)
+
+    def judge(self, url: str, response: Any) -> None:
+        self.cases += 1
+        self.statuses[response.status_code] += 1
+        status = response.status_code
+        if status >= 500:
+            self.wrong.append(f"{status} {url[:200]}: {response.content[:200]!r}")
+        elif 400 <= status < 500:
+            error = _error(response)
+            if not (error.get("code") and error.get("message")):
+                self.wrong.append(f"{status} without a JSON error: {url[:200]}")
+            if status == 429:
+                self.wrong.append(f"throttled, the run proves nothing: {url[:200]}")
+        elif status not in (200, 304):
+            self.wrong.append(f"{status} {url[:200]}")
+
+    def figures(self) -> dict[str, int]:
+        return {
+            "cases": self.cases,
+            "server_errors": sum(n for s, n in self.statuses.items() if s >= 500),
+            "refused": sum(n for s, n in self.statuses.items() if 400 <= s < 500),
+            "ok": self.statuses[200] + self.statuses[304],
+            "wrong": len(self.wrong),
+        }
+
+
+@pytest.fixture
+def query_targets(
+    seeded: Any, make_member: MakeMember
+) -> tuple[Any, list[tuple[str, str, list[str]]]]:
+    """An owner (who may read every list), stored rows for the lists and details to serialise,
+    and every GET route as (schema path, request path, its query names)."""
+    owner = make_member(Role.OWNER)
+    operator = make_member(Role.OPERATOR)
+    incident = open_incident(actor=operator, title="Query fuzz target")
+    pilot_disable(actor=operator, reason="query fuzz", incident=incident)
+    change_request_create(actor=operator, action="enable", reason="query fuzz")
+    api_key_create(name="query fuzz", user=owner, created_by=owner)
+    ids = {
+        "incidents:number": str(incident.number),
+        "revisions:number": "2",  # r1 (the install's) and r2 (the disable)
+        "change-requests:pk": str(ChangeRequest.objects.values_list("pk", flat=True)[0]),
+        "api-keys:pk": str(ApiKey.objects.values_list("pk", flat=True)[0]),
+    }
+    names = _query_names()
+    targets = []
+    for _route, route in _get_routes():
+        concrete = _concrete(route, ids)
+        if concrete is None:
+            # Only the exports' and webhooks' details lack a stored row here (an export needs a
+            # worker, a webhook a receiver); a new route with an id must get a sample above.
+            assert route.startswith(("api/v1/exports/", "api/v1/webhooks/")), route
+            continue
+        template, path = concrete
+        documented = names.get(template, [])
+        targets.append((template, path, list(dict.fromkeys([*documented, *_COMMON_QUERY_NAMES]))))
+    return owner, targets
+
+
+def test_hostile_query_strings_never_give_a_5xx(
+    query_targets: tuple[Any, list[tuple[str, str, list[str]]]], client_for: ClientFor
+) -> None:
+    owner, targets = query_targets
+    tally = QueryTally()
+    bare: dict[str, int] = {}
+    for _template, path, names in targets:
+        client = client_for(owner)  # a key per route: the per-key rate limit never interferes
+        client.raise_request_exception = False
+        bare[path] = client.get(path).status_code  # the route itself answers: the path is right
+        queries = [f"{name}={value}" for name in names for _what, value in _QUERY_VALUES]
+        queries += [f"{name}=1&{name}=bogus&{name}=%00" for name in names]  # repeated
+        queries += [query for _what, query in _QUERY_STRINGS]
+        for query in queries:
+            url = f"{path}?{query}"
+            tally.judge(url, client.get(url))
+    report("query_fuzz", routes=len(targets), **tally.figures())
+    assert len(targets) >= 19, [t[1] for t in targets]
+    # Only the period log needs parameters (from, to); every other route serves its page bare.
+    assert {p: s for p, s in bare.items() if s != 200} == {"/api/v1/incidents/log.md": 400}
+    assert not tally.wrong, "\n".join(tally.wrong[:30])
+    assert tally.figures()["ok"] > 0
+    assert tally.figures()["refused"] > 0
+
+
+def test_random_query_combinations_never_give_a_5xx(
+    query_targets: tuple[Any, list[tuple[str, str, list[str]]]], client_for: ClientFor
+) -> None:
+    owner, targets = query_targets
+    client = client_for(owner)
+    client.raise_request_exception = False
+    tally = QueryTally()
+
+    @hsettings(
+        max_examples=EXAMPLES * 2,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def one_query(data: Any) -> None:
+        _template, path, names = data.draw(st.sampled_from(targets), label="route")
+        pairs = data.draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(names),
+                    st.one_of(
+                        st.sampled_from([v for _w, v in _QUERY_VALUES if len(v) < 100]),
+                        st.text(max_size=12).map(lambda t: urllib.parse.quote(t, safe="")),
+                    ),
+                ),
+                min_size=1,
+                max_size=5,
+            ),
+            label="params",
+        )
+        url = f"{path}?" + "&".join(f"{n}={v}" for n, v in pairs)
+        tally.judge(url, client.get(url))
+
+    try:
+        one_query()
+    finally:
+        report("query_fuzz_random", **tally.figures())
+    assert tally.cases >= EXAMPLES * 2
+    assert not tally.wrong, "\n".join(tally.wrong[:30])
