@@ -8,7 +8,7 @@ below; either way the status, body and headers are the same. Refusals (401, 403,
 always the DRF views' (the project's error body; OFREP gives them no body of its own).
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +16,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core import fast_read
-from core.api.base import ApiView
 from pilot import cache as pilot_cache
 from pilot import ofrep, selectors
 from pilot.permissions import PilotPerm
@@ -135,11 +135,16 @@ def _failure(codes: list[str], *, with_key: bool = True) -> dict[str, Any]:
 _SPEC = "https://github.com/open-feature/protocol (service/openapi.yaml)"
 
 
-class OfrepFlagView(ApiView):
+class _OfrepView(APIView):
+    """An evaluation is a read sent as a POST: unlike the API's writes (``core.api.base.ApiView``)
+    it honours no ``Idempotency-Key``, whose replay would serve an old kill switch."""
+
+    action_permissions: ClassVar[dict[str, str]] = {"post": PilotPerm.READ_CONFIG}
+
+
+class OfrepFlagView(_OfrepView):
     """OFREP single-flag evaluation: ``enabled`` (the kill switch), ``template_version`` and
     each hotfix flag."""
-
-    action_permissions = {"post": PilotPerm.READ_CONFIG}
 
     @extend_schema(
         tags=["ofrep"],
@@ -164,10 +169,8 @@ class OfrepFlagView(ApiView):
         return Response(data, status=code, headers=headers)
 
 
-class OfrepBulkView(ApiView):
+class OfrepBulkView(_OfrepView):
     """OFREP bulk evaluation: every flag, with an ETag that changes with the config revision."""
-
-    action_permissions = {"post": PilotPerm.READ_CONFIG}
 
     @extend_schema(
         tags=["ofrep"],

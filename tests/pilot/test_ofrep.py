@@ -235,3 +235,16 @@ def test_the_schema_documents_both_operations(client) -> None:
     not_found = single["responses"]["404"]["content"]["application/json"]["schema"]
     assert not_found["properties"]["errorCode"]["enum"] == ["FLAG_NOT_FOUND"]
     assert "context" in bulk["requestBody"]["content"]["application/json"]["schema"]["properties"]
+
+
+def test_an_idempotency_key_never_replays_an_old_evaluation(seeded, api_user, operator) -> None:
+    from pilot.cache import CACHE_KEY
+
+    client = _client(api_user)
+    same_key = {"HTTP_IDEMPOTENCY_KEY": "poll-1"}
+    assert _post(client, flag("enabled"), {}, **same_key).json()["value"] is True
+    pilot_disable(actor=operator, reason="drill")
+    cache.delete(CACHE_KEY)  # a cold config cache: the view answers, not the hot path
+    after = _post(client, flag("enabled"), {}, **same_key)
+    assert after.json()["value"] is False
+    assert "Idempotent-Replayed" not in after
