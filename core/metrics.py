@@ -31,6 +31,7 @@ is absent until it has: never a ``-1`` sentinel that graphs and alerts would rea
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import logging
 import os
@@ -77,7 +78,9 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 _KEY = "metrics:{kind}:{name}"
 
 
-def _field(values: Sequence[str]) -> str:
+@functools.lru_cache(maxsize=8192)
+def _field(values: tuple[str, ...]) -> str:
+    # Cached: the hot path names the same few label sets over and over.
     return json.dumps(list(values), separators=(",", ":"))
 
 
@@ -218,7 +221,7 @@ class EventCounter:
     def _item(self, labels: dict[str, str]) -> tuple[str, str]:
         if set(labels) != set(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {sorted(labels)}")
-        return self.key, _field([str(labels[n]) for n in self.labelnames])
+        return self.key, _field(tuple([str(labels[n]) for n in self.labelnames]))
 
     def count(self, n: int = 1, **labels: str) -> None:
         """Count ``n`` events once the current transaction commits (now, outside one)."""
@@ -256,7 +259,7 @@ class EventHistogram:
         _EVENT_METRICS[name] = self
 
     def observe_soon(self, value: float, **labels: str) -> None:
-        field = _field([str(labels[n]) for n in self.labelnames])
+        field = _field(tuple([str(labels[n]) for n in self.labelnames]))
         index = next((i for i, b in enumerate(self.buckets) if value <= b), len(self.buckets))
         _buffer.add([((self.key, f"{field}|{index}"), 1), ((self.sum_key, field), value)])
 
