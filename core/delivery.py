@@ -1,9 +1,17 @@
 """Outbound delivery: the one way this service posts signed JSON to a receiver (incident
 notifications, config-change webhooks) and books the attempt.
 
-- **Sign**: ``X-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}." + body)>`` with the Unix
-  time in ``X-Signature-Timestamp``. A receiver recomputes it and compares in constant time; the
-  timestamp lets it refuse replays. Receivers rely on these names: they do not change.
+- **Sign**, every delivery, two ways over the same body and Unix time:
+  * Standard Webhooks (standardwebhooks.com): ``webhook-id`` (the delivery's id, the same on
+    every retry: a receiver de-duplicates on it), ``webhook-timestamp`` and ``webhook-signature:
+    v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}." + body)>``. The key is the secret's bytes
+    (:func:`signing_key`): the base64 after ``whsec_`` for a ``whsec_`` secret (what is generated
+    now), the secret's UTF-8 bytes for an older one (the libraries' "raw" key: Python's
+    ``Webhook(secret.encode())``, JavaScript's ``new Webhook(secret, {format: "raw"})``).
+  * ``X-Signature: sha256=<hex HMAC-SHA256(secret as typed, f"{timestamp}." + body)>`` with the
+    time in ``X-Signature-Timestamp``, for the receivers written before: these names and this
+    computation do not change.
+  A receiver recomputes one and compares in constant time; the timestamp lets it refuse replays.
 - **Address policy** (no server-side request forgery), written once, here: ``https`` (``http``
   too while ``WEBHOOK_ALLOW_HTTP``, never in production), a host, no user name or password; the
   host's addresses must be public (not loopback, private, link-local, carrier-grade NAT,
@@ -27,11 +35,14 @@ notifications, config-change webhooks) and books the attempt.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import logging
+import secrets
 import smtplib
 import socket
 import ssl
@@ -56,6 +67,11 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
+# Standard Webhooks: lower case, as the specification writes them (HTTP names are case-blind).
+WEBHOOK_ID_HEADER = "webhook-id"
+WEBHOOK_TIMESTAMP_HEADER = "webhook-timestamp"
+WEBHOOK_SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 MAX_ERROR_LENGTH = 500
 
 
@@ -86,13 +102,52 @@ def sweep_grace() -> timedelta:
 
 
 def sign(*, secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Signature`` value (the scheme receivers written before Standard Webhooks check)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"sha256={mac.hexdigest()}"
 
 
-def signature_headers(*, secret: str, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of the Standard Webhooks signature: a ``whsec_`` secret is base64 of the
+    key's bytes; any other secret (made before secrets were generated that way) is used as its
+    UTF-8 bytes, which every Standard Webhooks library accepts as a raw key. (Decoding an old
+    secret as base64, as the Python library does with a string, would drop its ``-`` and ``_``
+    and fail outright for a quarter of them, and other libraries refuse it.)"""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        except binascii.Error:
+            key = b""
+        if key:
+            return key
+    return secret.encode()
+
+
+def standard_signature(*, secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` and the base64 HMAC-SHA256 of
+    ``{id}.{timestamp}.{body}`` under :func:`signing_key`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(mac).decode()}"
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A new signing secret in the Standard Webhooks form: ``whsec_`` and base64 of random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(nbytes)).decode()
+
+
+def signature_headers(
+    *, secret: str, body: bytes, message_id: str, timestamp: str | None = None
+) -> dict[str, str]:
+    """Both signatures of one attempt, over the same body and time: Standard Webhooks' three
+    headers and the earlier ``X-Signature`` pair."""
     stamp = timestamp if timestamp is not None else str(int(time.time()))
     return {
+        WEBHOOK_ID_HEADER: message_id,
+        WEBHOOK_TIMESTAMP_HEADER: stamp,
+        WEBHOOK_SIGNATURE_HEADER: standard_signature(
+            secret=secret, message_id=message_id, timestamp=stamp, body=body
+        ),
         SIGNATURE_HEADER: sign(secret=secret, timestamp=stamp, body=body),
         TIMESTAMP_HEADER: stamp,
     }
@@ -499,9 +554,15 @@ def _post(target: Target, body: bytes, headers: Mapping[str, str]) -> int:
 
 
 def post_signed_json(
-    *, url: str, body: bytes, secret: str, headers: Mapping[str, str] | None = None
+    *,
+    url: str,
+    body: bytes,
+    secret: str,
+    message_id: str,
+    headers: Mapping[str, str] | None = None,
 ) -> Attempt:
-    """POST ``body`` (JSON) to ``url``, signed with ``secret``, once. 2xx is success; a 3xx
+    """POST ``body`` (JSON) to ``url``, signed with ``secret`` as delivery ``message_id`` (the
+    ``webhook-id``: the same on every attempt at one delivery), once. 2xx is success; a 3xx
     (never followed: the signed body would go to an address the policy never saw), any other
     status, a refused address, a timeout or a connection error is a failed attempt with its
     category."""
@@ -513,7 +574,7 @@ def post_signed_json(
             {
                 "Content-Type": "application/json",
                 **(headers or {}),
-                **signature_headers(secret=secret, body=body),
+                **signature_headers(secret=secret, body=body, message_id=message_id),
             },
         )
     except (AddressRefused, OSError, ValueError, http.client.HTTPException) as exc:
@@ -539,13 +600,23 @@ class Receiver(Protocol):
 
 
 def post_to_receiver(
-    receiver: Receiver | None, *, body: bytes, headers: Mapping[str, str] | None = None
+    receiver: Receiver | None,
+    *,
+    body: bytes,
+    message_id: str,
+    headers: Mapping[str, str] | None = None,
 ) -> Attempt:
     """:func:`post_signed_json` to ``receiver`` with its secret. A receiver removed or switched
     off since the row was queued is a final failure, and nothing is sent."""
     if receiver is None or not receiver.active:
         return Attempt(Failure.INACTIVE, "the receiver was removed or switched off")
-    return post_signed_json(url=receiver.url, body=body, secret=receiver.secret, headers=headers)
+    return post_signed_json(
+        url=receiver.url,
+        body=body,
+        secret=receiver.secret,
+        message_id=message_id,
+        headers=headers,
+    )
 
 
 # --- queueing --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ config-change subscriptions).
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django import forms
@@ -19,6 +18,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from core import delivery
 from core.delivery import address_problem
 
 SECRET_BYTES = 32
@@ -26,7 +26,8 @@ _ISSUED = "_issued_signing_secret"  # request attribute: the secret to show once
 
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(SECRET_BYTES)
+    """A generated signing secret: Standard Webhooks' ``whsec_`` form (core.delivery's rule)."""
+    return delivery.new_secret(SECRET_BYTES)
 
 
 class SigningSecretForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -195,13 +195,20 @@ def webhook_body(notification: Notification) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
+def message_id(notification: Notification) -> str:
+    """The notification's ``webhook-id``: the row's, the same on every retry of it."""
+    return f"pcp-notification-{notification.pk}"
+
+
 def _send_webhook(notification: Notification) -> delivery.Attempt:
     headers = {
         "User-Agent": "pilot-control-plane-notifications/1",
         "X-Notification-Key": notification.key,
     }
     body = webhook_body(notification)
-    return delivery.post_to_receiver(notification.endpoint, body=body, headers=headers)
+    return delivery.post_to_receiver(
+        notification.endpoint, body=body, message_id=message_id(notification), headers=headers
+    )
 
 
 def _send_email(notification: Notification) -> delivery.Attempt:

@@ -68,6 +68,11 @@ def payload(row: WebhookDelivery) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
+def message_id(row: WebhookDelivery) -> str:
+    """The delivery's ``webhook-id``: the row's, so every retry of it carries the same one."""
+    return f"pcp-webhook-delivery-{row.pk}"
+
+
 def _post(row: WebhookDelivery) -> delivery.Attempt:
     headers = {
         "User-Agent": "pilot-control-plane-webhooks/1",
@@ -75,7 +80,9 @@ def _post(row: WebhookDelivery) -> delivery.Attempt:
         "X-Webhook-Delivery": str(row.pk),
         "X-Pilot-Revision": str(row.revision.number),
     }
-    return delivery.post_to_receiver(row.subscription, body=payload(row), headers=headers)
+    return delivery.post_to_receiver(
+        row.subscription, body=payload(row), message_id=message_id(row), headers=headers
+    )
 
 
 def _record_status_code(

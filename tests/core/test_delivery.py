@@ -89,7 +89,11 @@ def test_a_2xx_is_sent_and_the_signature_verifies(listen):
     receiver = listen(status=204)
     body = json.dumps({"hello": "world"}).encode()
     attempt = delivery.post_signed_json(
-        url=receiver.url, body=body, secret=SECRET, headers={"X-Webhook-Event": "test"}
+        url=receiver.url,
+        body=body,
+        secret=SECRET,
+        message_id="msg-1",
+        headers={"X-Webhook-Event": "test"},
     )
     assert (attempt.ok, attempt.failure, attempt.status_code) == (True, None, 204)
     assert len(receiver.requests) == 1
@@ -106,7 +110,9 @@ def test_a_2xx_is_sent_and_the_signature_verifies(listen):
 def test_a_redirect_is_a_failed_attempt_and_is_not_followed(listen, code):
     target = listen(status=200)
     redirector = listen(status=code, headers={"Location": target.url})
-    attempt = delivery.post_signed_json(url=redirector.url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(
+        url=redirector.url, body=b"{}", secret=SECRET, message_id="msg-1"
+    )
     assert attempt.failure is Failure.REDIRECT
     assert attempt.status_code == code
     assert attempt.reason == f"HTTP {code} (redirects are not followed)"
@@ -116,7 +122,9 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(listen, code):
 
 def test_a_server_error_is_an_http_status_failure(listen):
     receiver = listen(status=503)
-    attempt = delivery.post_signed_json(url=receiver.url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(
+        url=receiver.url, body=b"{}", secret=SECRET, message_id="msg-1"
+    )
     assert (attempt.failure, attempt.reason, attempt.status_code) == (
         Failure.HTTP_STATUS,
         "HTTP 503",
@@ -127,7 +135,9 @@ def test_a_server_error_is_an_http_status_failure(listen):
 def test_a_receiver_that_does_not_answer_in_time_is_a_timeout(listen, settings):
     settings.WEBHOOK_TIMEOUT_SECONDS = 1
     receiver = listen(release=threading.Event())
-    attempt = delivery.post_signed_json(url=receiver.url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(
+        url=receiver.url, body=b"{}", secret=SECRET, message_id="msg-1"
+    )
     assert attempt.failure is Failure.TIMEOUT
     assert attempt.reason == "timeout: no answer within 1 s"
     assert attempt.status_code is None
@@ -141,7 +151,9 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_timeout(listen, settings):
 
 
 def test_nobody_listening_is_a_connection_failure():
-    attempt = delivery.post_signed_json(url="http://127.0.0.1:9/hook", body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(
+        url="http://127.0.0.1:9/hook", body=b"{}", secret=SECRET, message_id="msg-1"
+    )
     assert (attempt.failure, attempt.reason) == (Failure.CONNECTION, "connection failed")
 
 
@@ -160,7 +172,7 @@ def test_nobody_listening_is_a_connection_failure():
 )
 def test_the_address_policy_refuses_before_connecting(url, reason):
     assert delivery.address_problem(url) == reason
-    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")
     assert (attempt.failure, attempt.reason) == (Failure.ADDRESS, reason)
 
 
@@ -168,7 +180,7 @@ def test_the_address_policy_refuses_before_connecting(url, reason):
 def test_credentials_in_the_url_are_refused_and_nothing_is_sent(listen, userinfo):
     receiver = listen()
     url = receiver.url.replace("http://", f"http://{userinfo}")
-    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")
     assert attempt.failure is Failure.ADDRESS
     assert attempt.reason == "a webhook URL may not contain a user name or password"
     assert receiver.requests == []
@@ -240,12 +252,14 @@ class _Receiver:
 
 def test_a_receiver_switched_off_is_a_final_failure_and_nothing_is_sent(listen):
     receiver = listen()
-    off = delivery.post_to_receiver(_Receiver(receiver.url, active=False), body=b"{}")
-    gone = delivery.post_to_receiver(None, body=b"{}")
+    off = delivery.post_to_receiver(
+        _Receiver(receiver.url, active=False), body=b"{}", message_id="msg-1"
+    )
+    gone = delivery.post_to_receiver(None, body=b"{}", message_id="msg-1")
     assert off.failure is gone.failure is Failure.INACTIVE
     assert receiver.requests == []
     assert delivery.outcome_after(off, attempts=1).status is Status.FAILED
-    sent = delivery.post_to_receiver(_Receiver(receiver.url), body=b"{}")
+    sent = delivery.post_to_receiver(_Receiver(receiver.url), body=b"{}", message_id="msg-1")
     assert sent.ok
     assert _verifies(*receiver.requests[0])
 
@@ -293,7 +307,7 @@ def test_addresses_that_are_not_public_are_refused(settings, ip, kind):
     host = f"[{ip}]" if ":" in ip else ip
     url = f"https://{host}/hook"
     assert delivery.address_problem(url) == f"refused address: {ip} is {kind}"
-    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")
     assert (attempt.failure, attempt.reason) == (
         Failure.ADDRESS,
         f"refused address: {ip} is {kind}",
@@ -321,14 +335,14 @@ def test_without_allowed_networks_a_loopback_receiver_is_refused_at_registration
         "refused address: localhost (127.0.0.1) is a loopback address (127.0.0.0/8)"
     )
     for url in (receiver.url, by_name):
-        attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+        attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")
         assert attempt.failure is Failure.ADDRESS
         assert attempt.reason.startswith("refused address: ")
     assert receiver.requests == []
     # The suite's own setting lets the same receiver in: the rule is the network list.
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     assert delivery.address_problem(by_name) == ""
-    assert delivery.post_signed_json(url=by_name, body=b"{}", secret=SECRET).ok
+    assert delivery.post_signed_json(url=by_name, body=b"{}", secret=SECRET, message_id="msg-1").ok
     assert len(receiver.requests) == 1
 
 
@@ -361,7 +375,10 @@ def test_the_connection_goes_to_the_address_that_was_checked(listen, settings, m
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     try:
         attempt = delivery.post_signed_json(
-            url=f"http://receiver.example:{port}/hook?x=1", body=b"{}", secret=SECRET
+            url=f"http://receiver.example:{port}/hook?x=1",
+            body=b"{}",
+            secret=SECRET,
+            message_id="msg-1",
         )
         try:
             conn, _ = victim.accept()
@@ -420,7 +437,7 @@ def test_every_way_a_connection_fails_reads_the_same(raw_listener):
     seen = {
         name: (a.failure, a.reason)
         for name, url in urls.items()
-        for a in [delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)]
+        for a in [delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")]
     }
     assert seen == dict.fromkeys(urls, (Failure.CONNECTION, "connection failed"))
 
@@ -432,7 +449,9 @@ def test_production_accepts_https_only(listen, settings):
     assert delivery.address_problem("ftp://hooks.example.com/") == (
         "only https URLs may receive webhooks"
     )
-    attempt = delivery.post_signed_json(url=receiver.url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(
+        url=receiver.url, body=b"{}", secret=SECRET, message_id="msg-1"
+    )
     assert (attempt.failure, attempt.reason) == (
         Failure.ADDRESS,
         "only https URLs may receive webhooks",
@@ -481,7 +500,7 @@ def test_production_settings_refuse_plain_http():
 def test_a_name_that_does_not_resolve_is_accepted_at_registration_and_fails_at_send():
     url = "https://no-such-host.invalid/hook"
     assert delivery.address_problem(url) == ""
-    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET)
+    attempt = delivery.post_signed_json(url=url, body=b"{}", secret=SECRET, message_id="msg-1")
     assert (attempt.failure, attempt.reason) == (
         Failure.CONNECTION,
         "connection failed: host name not found",
@@ -587,7 +606,10 @@ def test_tls_goes_to_the_checked_address_and_verifies_the_url_host_name(
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # the system CAs, for this test: ours
     try:
         attempt = delivery.post_signed_json(
-            url=f"https://receiver.example:{port}/hook", body=b"{}", secret=SECRET
+            url=f"https://receiver.example:{port}/hook",
+            body=b"{}",
+            secret=SECRET,
+            message_id="msg-1",
         )
     finally:
         server.shutdown()
