@@ -19,7 +19,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from core.metrics import EventCounter, EventHistogram
+from core.metrics import EventCounter, EventHistogram, add_soon
 
 HTTP_REQUESTS = EventCounter(
     "pcp_http_requests_total",
@@ -34,6 +34,7 @@ HTTP_LATENCY = EventHistogram(
 
 UNMATCHED = "unmatched"  # a path no URL pattern takes (a 404 before any view)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUS_CLASS = {n: f"{n}xx" for n in range(1, 6)}
 _RESOLVED_CACHE_SIZE = 4096
 
 # route name → the counter its requests also add to (labels ``route`` and ``answer``:
@@ -57,6 +58,9 @@ class HttpMetricsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.resolved: dict[str, str] = {}
+        # (route, method, status, answer) → the counts a request adds and its latency field:
+        # worked out once per label set, so a request costs a dict lookup and one buffer add.
+        self.plans: dict[tuple[str, str, str, str], tuple[list[tuple[str, str]], str]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
@@ -69,13 +73,26 @@ class HttpMetricsMiddleware:
         else:
             route, answer = self._resolve(request.path_info), "cache"
         method = request.method if request.method in _METHODS else "other"
-        status = f"{response.status_code // 100}xx"
-        HTTP_REQUESTS.count_soon(route=route, method=method, status=status)
-        HTTP_LATENCY.observe_soon(elapsed, route=route, method=method, status=status)
+        status = _STATUS_CLASS.get(response.status_code // 100, "other")
+        plan = self.plans.get((route, method, status, answer))
+        if plan is None:
+            plan = self._plan(route, method, status, answer)
+        items, field = plan
+        add_soon([*((item, 1) for item in items), *HTTP_LATENCY.observation(field, elapsed)])
+        return response
+
+    def _plan(
+        self, route: str, method: str, status: str, answer: str
+    ) -> tuple[list[tuple[str, str]], str]:
+        items = [HTTP_REQUESTS.item(route=route, method=method, status=status)]
         counter = ROUTE_COUNTERS.get(route)
         if counter is not None and route != UNMATCHED:
-            counter.count_soon(route=route, answer=answer)
-        return response
+            items.append(counter.item(route=route, answer=answer))
+        plan = items, HTTP_LATENCY.field(route=route, method=method, status=status)
+        if len(self.plans) >= _RESOLVED_CACHE_SIZE:
+            self.plans.clear()
+        self.plans[(route, method, status, answer)] = plan
+        return plan
 
     def _resolve(self, path: str) -> str:
         route = self.resolved.get(path)

@@ -31,11 +31,13 @@ is absent until it has: never a ``-1`` sentinel that graphs and alerts would rea
 from __future__ import annotations
 
 import atexit
+import bisect
 import functools
 import json
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -168,15 +170,21 @@ class _Buffer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: dict[tuple[str, str], float] = defaultdict(float)
-        self.pid = 0
-        self.wake = threading.Event()
+        self.flushing = False  # whether this process has its flush thread yet
+
+    def forked(self) -> None:
+        """In a child after fork (gunicorn workers): the parent's counts are the parent's to
+        send, and its flush thread did not come along."""
+        self.lock = threading.Lock()
+        self.pending = defaultdict(float)
+        self.flushing = False
 
     def add(self, increments: Iterable[tuple[tuple[str, str], float]]) -> None:
         with self.lock:
             for item, n in increments:
                 self.pending[item] += n
-            if self.pid != os.getpid():  # first count in this process (gunicorn forks)
-                self.pid = os.getpid()
+            if not self.flushing:
+                self.flushing = True
                 threading.Thread(target=self._run, name="metrics-flush", daemon=True).start()
 
     def flush(self) -> None:
@@ -191,13 +199,22 @@ class _Buffer:
                     self.pending[item] += n
 
     def _run(self) -> None:
-        pid = os.getpid()
-        while self.pid == pid:
-            self.wake.wait(FLUSH_SECONDS)
+        while True:
+            time.sleep(FLUSH_SECONDS)
             self.flush()
 
 
 _buffer = _Buffer()
+
+
+def add_soon(increments: Iterable[tuple[tuple[str, str], float]]) -> None:
+    """Several hot-path counts at once (``EventCounter.item``/``EventHistogram.observation``)."""
+    _buffer.add(increments)
+
+
+# A fork hook rather than an os.getpid() check per count: getpid is a system call, and the hot
+# path would pay it on every request.
+os.register_at_fork(after_in_child=_buffer.forked)
 atexit.register(_buffer.flush)
 
 
@@ -217,6 +234,10 @@ class EventCounter:
         self.labelnames = tuple(labelnames)
         self.key = _KEY.format(kind="c", name=name)
         _EVENT_METRICS[name] = self
+
+    def item(self, **labels: str) -> tuple[str, str]:
+        """Where one label set is counted (for :func:`add_soon`; the hot path caches it)."""
+        return self._item(labels)
 
     def _item(self, labels: dict[str, str]) -> tuple[str, str]:
         if set(labels) != set(self.labelnames):
@@ -258,10 +279,19 @@ class EventHistogram:
         self.sum_key = _KEY.format(kind="hs", name=name)
         _EVENT_METRICS[name] = self
 
+    def field(self, **labels: str) -> str:
+        """One label set's field (for :meth:`observation`; the hot path caches it)."""
+        if set(labels) != set(self.labelnames):
+            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {sorted(labels)}")
+        return _field(tuple([str(labels[n]) for n in self.labelnames]))
+
+    def observation(self, field: str, value: float) -> list[tuple[tuple[str, str], float]]:
+        """The increments one observation makes: its bucket (``le`` is inclusive) and the sum."""
+        index = bisect.bisect_left(self.buckets, value)
+        return [((self.key, f"{field}|{index}"), 1), ((self.sum_key, field), value)]
+
     def observe_soon(self, value: float, **labels: str) -> None:
-        field = _field(tuple([str(labels[n]) for n in self.labelnames]))
-        index = next((i for i, b in enumerate(self.buckets) if value <= b), len(self.buckets))
-        _buffer.add([((self.key, f"{field}|{index}"), 1), ((self.sum_key, field), value)])
+        _buffer.add(self.observation(self.field(**labels), value))
 
     def collect(self, counts: dict[str, float], sums: dict[str, float]) -> Metric:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
