@@ -204,3 +204,25 @@ def test_queue_depth_is_read_from_the_broker(settings):
     unknown = _samples(_text(settings))
     assert _value(unknown, "pcp_celery_queue_depth_known") == 0
     assert not [k for k in unknown if k[0] == "pcp_celery_queue_depth"]
+
+
+def test_a_histogram_bucket_includes_its_bound_and_is_cumulative(settings):
+    from core import metrics
+
+    histogram = metrics.EventHistogram(
+        "pcp_test_latency_seconds", "Test only.", ["case"], buckets=(0.1, 1.0)
+    )
+    case = f"test-{os.getpid()}-{timezone.now().timestamp()}"
+    try:
+        for seconds in (0.1, 0.5, 5.0):
+            histogram.observe_soon(seconds, case=case)
+        samples = _samples(_text(settings))
+    finally:
+        metrics._EVENT_METRICS.pop(histogram.name)
+    buckets = {
+        le: _value(samples, "pcp_test_latency_seconds_bucket", case=case, le=le)
+        for le in ("0.1", "1.0", "+Inf")
+    }
+    assert buckets == {"0.1": 1, "1.0": 2, "+Inf": 3}
+    assert _value(samples, "pcp_test_latency_seconds_count", case=case) == 3
+    assert _value(samples, "pcp_test_latency_seconds_sum", case=case) == pytest.approx(5.6)
