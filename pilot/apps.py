@@ -15,3 +15,9 @@ class PilotConfig(AppConfig):
         from pilot.metrics import register as register_metrics
 
         register_metrics()  # /metrics: config changes and reads, the pilot's state
+        from core.audit_chain import CHECKPOINT_LISTENERS
+        from pilot.services.webhooks import webhook_checkpoint_deliveries_create
+
+        # Each new audit checkpoint goes to the subscriptions that ask for audit.checkpoint.
+        if webhook_checkpoint_deliveries_create not in CHECKPOINT_LISTENERS:
+            CHECKPOINT_LISTENERS.append(webhook_checkpoint_deliveries_create)

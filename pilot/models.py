@@ -18,7 +18,12 @@ from pilot.enums import (
     RollbackKind,
     TemplateStatus,
 )
-from pilot.webhook_events import default_events, validate_events
+from pilot.webhook_events import (
+    AUDIT_CHECKPOINT,
+    PILOT_CONFIG,
+    default_events,
+    validate_events,
+)
 
 CONFIG_FIELDS = ("enabled", "state", "template_version", "flags")
 
@@ -280,12 +285,20 @@ class WebhookSubscription(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One revision pushed to one subscriber: created with the revision, sent at most once."""
+    """One event pushed to one subscriber, sent at most once: an applied config revision
+    (``pilot.config``, created with the revision) or a published audit checkpoint
+    (``audit.checkpoint``, created when it is recorded). Exactly one of the two is set."""
 
     subscription = models.ForeignKey(
         WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
     )
-    revision = models.ForeignKey(ConfigRevision, on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=40, default=PILOT_CONFIG)
+    revision = models.ForeignKey(
+        ConfigRevision, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    checkpoint = models.ForeignKey(
+        "core.AuditCheckpoint", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -303,7 +316,18 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(
                 fields=["subscription", "revision"], name="pilot_delivery_once_per_revision"
             ),
+            models.UniqueConstraint(
+                fields=["subscription", "checkpoint"], name="pilot_delivery_once_per_checkpoint"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(event=PILOT_CONFIG, revision__isnull=False, checkpoint__isnull=True)
+                    | Q(event=AUDIT_CHECKPOINT, revision__isnull=True, checkpoint__isnull=False)
+                ),
+                name="pilot_delivery_of_one_event",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"r{self.revision_id} → {self.subscription_id} ({self.status})"
+        what = f"r{self.revision_id}" if self.revision_id else f"checkpoint {self.checkpoint_id}"
+        return f"{what} → {self.subscription_id} ({self.status})"

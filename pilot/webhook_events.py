@@ -5,8 +5,9 @@ delivered to it when one of them matches. Only names listed here may be stored, 
 refusal when the subscription is saved rather than a receiver that silently never hears anything.
 
 What is delivered to subscriptions today is ``pilot.config`` (every applied config revision;
-its ``X-Webhook-Event`` header says ``pilot.config_changed``, which receivers already rely on).
-The other names are reserved for what may be sent to subscriptions later (incident notifications
+its ``X-Webhook-Event`` header says ``pilot.config_changed``, which receivers already rely on)
+and ``audit.checkpoint`` (each new published head of the audit chain). The other names are
+reserved for what may be sent to subscriptions later (incident notifications
 go to the roster's webhook endpoints today); storing them now means a subscription made today
 keeps its meaning when they are.
 """
@@ -19,10 +20,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 PILOT_CONFIG = "pilot.config"
+AUDIT_CHECKPOINT = "audit.checkpoint"
 
 EVENTS: dict[str, str] = {
     PILOT_CONFIG: "every applied config revision of the pilot",
-    "audit.checkpoint": "the audit chain's published head (sequence and hash)",
+    AUDIT_CHECKPOINT: "the audit chain's published head (sequence and hash)",
     "incident.opened": "an incident was opened",
     "incident.escalated": "an incident was escalated to a higher level",
     "incident.unacknowledged": "an incident was not acknowledged by its response deadline",

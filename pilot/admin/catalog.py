@@ -287,13 +287,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "subscription",
+        "event",
         "revision",
+        "checkpoint",
         "status",
         "attempts",
         "last_status_code",
         "next_attempt_at",
         "sent_at",
     )
-    list_select_related = ("subscription", "revision")
-    list_filter = ("status",)
+    list_select_related = ("subscription", "revision", "checkpoint")
+    list_filter = ("status", "event")
     show_full_result_count = False

@@ -1,8 +1,10 @@
-"""Change webhooks: every applied revision is pushed to each active subscriber whose event filter
-asks for ``pilot.config``, signed, retried
-with exponential backoff, at most once per (subscriber, revision).
+"""Subscription webhooks: every applied revision is pushed to each active subscriber whose event
+filter asks for ``pilot.config``, and every new audit checkpoint (the chain's published head) to
+each that asks for ``audit.checkpoint``; signed, retried with exponential backoff, at most once
+per (subscriber, revision) and per (subscriber, checkpoint).
 
-A delivery row is created in the revision's transaction (unique per subscription and revision);
+A delivery row is created in the revision's transaction (unique per subscription and revision),
+or right after the checkpoint committed (unique per subscription and checkpoint);
 the sender locks it (``skip_locked``), sends only while it is pending and due, and marks it sent in
 the same transaction, so two workers (a retry and the catch-up sweep) never both send it.
 Receivers can also de-duplicate on ``X-Webhook-Delivery``.
@@ -19,13 +21,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import delivery
+from core.audit_chain import AuditCheckpoint
 from pilot.enums import DeliveryStatus
 from pilot.models import ConfigRevision, WebhookDelivery, WebhookSubscription
-from pilot.webhook_events import PILOT_CONFIG, wants
+from pilot.webhook_events import AUDIT_CHECKPOINT, PILOT_CONFIG, wants
 
 logger = logging.getLogger(__name__)
 
 EVENT = "pilot.config_changed"
+# What the payload's "event" and X-Webhook-Event say, per delivered event (a config revision's
+# name predates the event filter, and receivers rely on it).
+_EVENT_NAMES = {PILOT_CONFIG: EVENT, AUDIT_CHECKPOINT: AUDIT_CHECKPOINT}
 
 
 def webhook_subscriptions_for(event: str) -> list[WebhookSubscription]:
@@ -42,12 +48,39 @@ def webhook_deliveries_create(*, revision: ConfigRevision) -> list[WebhookDelive
     if not subscriptions:
         return []
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(subscription=s, revision=revision) for s in subscriptions],
+        [
+            WebhookDelivery(subscription=s, event=PILOT_CONFIG, revision=revision)
+            for s in subscriptions
+        ],
         ignore_conflicts=True,
     )
     ids = list(WebhookDelivery.objects.filter(revision=revision).values_list("id", flat=True))
     transaction.on_commit(lambda: webhook_dispatch(delivery_ids=ids), robust=True)
     return deliveries
+
+
+def webhook_checkpoint_deliveries_create(checkpoint: AuditCheckpoint) -> None:
+    """One pending delivery of ``checkpoint`` per active subscriber asking for
+    ``audit.checkpoint``, each handed to a worker after commit. Registered as a
+    checkpoint listener (called after the checkpoint committed); a second call for the same
+    checkpoint adds nothing (unique per subscription and checkpoint)."""
+    subscriptions = webhook_subscriptions_for(AUDIT_CHECKPOINT)
+    if not subscriptions:
+        return
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(subscription=s, event=AUDIT_CHECKPOINT, checkpoint=checkpoint)
+                for s in subscriptions
+            ],
+            ignore_conflicts=True,
+        )
+        ids = list(
+            WebhookDelivery.objects.filter(
+                checkpoint=checkpoint, status=DeliveryStatus.PENDING, attempts=0
+            ).values_list("id", flat=True)
+        )
+        transaction.on_commit(lambda: webhook_dispatch(delivery_ids=ids), robust=True)
 
 
 def webhook_dispatch(*, delivery_ids: list[int]) -> None:
@@ -60,11 +93,18 @@ def webhook_dispatch(*, delivery_ids: list[int]) -> None:
 def payload(row: WebhookDelivery) -> bytes:
     from pilot.selectors import ConfigSnapshot
 
-    data = {
-        "event": EVENT,
-        "delivery": row.pk,
-        "config": ConfigSnapshot.from_revision(row.revision).as_data(),
-    }
+    data: dict[str, object] = {"event": _EVENT_NAMES[row.event], "delivery": row.pk}
+    if row.checkpoint is not None:
+        # The anchor a receiver keeps: ``verify_audit --expect SEQ:HASH`` checks the chain
+        # still holds it.
+        data["checkpoint"] = {
+            "seq": row.checkpoint.seq,
+            "hash": row.checkpoint.hash,
+            "at": row.checkpoint.at.isoformat(),
+            "expect": f"{row.checkpoint.seq}:{row.checkpoint.hash}",
+        }
+    elif row.revision is not None:
+        data["config"] = ConfigSnapshot.from_revision(row.revision).as_data()
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -76,10 +116,11 @@ def message_id(row: WebhookDelivery) -> str:
 def _post(row: WebhookDelivery) -> delivery.Attempt:
     headers = {
         "User-Agent": "pilot-control-plane-webhooks/1",
-        "X-Webhook-Event": EVENT,
+        "X-Webhook-Event": _EVENT_NAMES[row.event],
         "X-Webhook-Delivery": str(row.pk),
-        "X-Pilot-Revision": str(row.revision.number),
     }
+    if row.revision is not None:
+        headers["X-Pilot-Revision"] = str(row.revision.number)
     return delivery.post_to_receiver(
         row.subscription, body=payload(row), message_id=message_id(row), headers=headers
     )
@@ -94,7 +135,9 @@ def _record_status_code(
 def webhook_delivery_attempt(*, delivery_id: int) -> delivery.Outcome:
     """Try to send one delivery once (when pending and due). Holds the row lock while sending."""
     return delivery.deliver_once(
-        WebhookDelivery.objects.select_related("subscription", "revision__created_by"),
+        WebhookDelivery.objects.select_related(
+            "subscription", "revision__created_by", "checkpoint"
+        ),
         delivery_id,
         pending=DeliveryStatus.PENDING,
         send=_post,
