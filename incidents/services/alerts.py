@@ -14,8 +14,10 @@ The rules, in one place (the API views only parse the payload):
 - ``resolved`` alerts are recorded on the timeline. When every alert of a SEV2/SEV3 incident is
   resolved, the system resolves it; a SEV0/SEV1 incident waits for a person (the entry says so).
   A resolved alert never opens an incident.
-- A payload is stored whole or not at all (one transaction); payloads are taken one at a time
-  (a transaction-scoped advisory lock), so two deliveries of the same group cannot race.
+- A payload is stored whole or not at all (one transaction). Deliveries of the same group are
+  taken one at a time (a transaction-scoped advisory lock per dedup key, taken in one order), so
+  they cannot race; other groups go on in parallel, and a repeat attaches without the opening
+  counter's lock (only a new incident takes a number).
 
 Alert text is hostile input: titles and entry lines are folded onto one line and cut to size.
 """
@@ -46,13 +48,11 @@ from incidents.models import ACTIVE_Q, AlertStatus, Incident, IncidentAlert
 from incidents.permissions import IncidentPerm
 from incidents.services._common import lock, require
 from incidents.services.lifecycle import incident_resolve
-from incidents.services.opening import incident_open_or_attach
+from incidents.services.opening import incident_attach, incident_open_or_attach
 from incidents.services.timeline import timeline_record
 
 TITLE_MAX = 200
 NAME_MAX = 200
-# Any constant shared by every alert payload: pg_advisory_xact_lock serialises them.
-_ALERT_LOCK_KEY = 0x50435041  # "PCPA"
 SEVERITY_ORDER = {s: i for i, s in enumerate(Severity.values)}  # SEV0 first: most severe
 
 
@@ -176,10 +176,18 @@ def _most_severe(alerts: Sequence[Alert]) -> tuple[str, list[str]]:
     return severity, unknown
 
 
-def _serialise_payloads() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ALERT_LOCK_KEY])
+def _lock_keys(keys: Sequence[str]) -> None:
+    """One delivery per dedup key at a time; the keys in one order (their hash), so two
+    payloads sharing keys cannot deadlock."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(h) FROM ("
+            " SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(%s::text[]) AS k"
+            " ORDER BY h) AS ordered",
+            [list(keys)],
+        )
 
 
 def _store_alerts(incident: Incident, alerts: Sequence[Alert]) -> None:
@@ -290,17 +298,27 @@ def alerts_receive(*, payload: AlertPayload, actor: User | None) -> list[AlertOu
     """Open, attach to and settle incidents from one notification; one outcome per incident
     touched (a resolved alert of no known incident touches none)."""
     require(actor, IncidentPerm.RECORD_ALERT, _("You may not record alerts."))
-    _serialise_payloads()
     groups: dict[str, list[Alert]] = {}
     for alert in payload.alerts:
         groups.setdefault(_dedup_key(payload, alert), []).append(alert)
+    _lock_keys(sorted(groups))
+    active = {i.dedup_key: i for i in Incident.objects.filter(ACTIVE_Q, dedup_key__in=list(groups))}
 
     outcomes: list[AlertOutcome] = []
     for dedup_key, alerts in groups.items():
         firing = [a for a in alerts if a.status == AlertStatus.FIRING]
         created = False
         unknown: list[str] = []
-        if firing:
+        existing = active.get(dedup_key)
+        if firing and existing is not None and lock(existing).is_active:
+            _severity, unknown = _most_severe(firing)
+            incident = incident_attach(
+                incident=existing,
+                actor=actor,
+                source=Source.MONITORING,
+                affected_deals=[d for a in alerts for d in alert_deals(a.labels)],
+            )
+        elif firing:
             severity, unknown = _most_severe(firing)
             deals = [d for a in alerts for d in alert_deals(a.labels)]
             incident, created = incident_open_or_attach(
@@ -317,7 +335,7 @@ def alerts_receive(*, payload: AlertPayload, actor: User | None) -> list[AlertOu
             # Resolved only: the incident these alerts were filed under, even if a person
             # already resolved or closed it (the story still gets its end).
             found = (
-                Incident.objects.filter(ACTIVE_Q, dedup_key=dedup_key).first()
+                existing
                 or Incident.objects.filter(
                     alerts__fingerprint__in=[a.fingerprint for a in alerts],
                     dedup_key=dedup_key,

@@ -101,6 +101,18 @@ def _attach(existing: Incident, deals: list[str], actor: User | None, label: str
 
 
 @transaction.atomic
+def incident_attach(
+    *, incident: Incident, actor: User | None, source: str, affected_deals: Sequence[str] = ()
+) -> Incident:
+    """A repeat of what opened ``incident`` (same dedup key): new affected deals merged, an
+    "attached" row, without the opening counter's lock (a repeat opens nothing). The caller
+    has found the incident active; it is re-read locked here."""
+    require(actor, IncidentPerm.ADD, _("You may not open incidents."))
+    label = actor_label(actor, fallback=str(Source(source).label))
+    return _attach(incident, _clean_deals(affected_deals), actor, label)
+
+
+@transaction.atomic
 def incident_open_or_attach(
     *,
     title: str,

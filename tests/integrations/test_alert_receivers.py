@@ -284,7 +284,8 @@ def test_storm_of_1000_alerts_in_one_group_opens_one_incident(am_client) -> None
     assert sorted(incident.affected_deals) == [f"D-{i}" for i in range(10)]
     assert len(_alert_entries(incident)) == 1
     assert len(queries) < 100  # set-based: the number of alerts does not add queries
-    assert elapsed < 5
+    # A loose bound on a shared test machine; make bench (case 7) measures it under gunicorn.
+    assert elapsed < 10
 
 
 def test_nul_in_alert_text_is_refused_not_a_500(am_client) -> None:
@@ -293,3 +294,16 @@ def test_nul_in_alert_text_is_refused_not_a_500(am_client) -> None:
     response = am_client.post(AM, am_payload([alert]), format="json")
     assert response.status_code == 400, response.content
     assert not Incident.objects.exists()
+
+
+def test_a_repeat_payload_is_cheap(am_client) -> None:
+    alerts = [am_alert(f"R{i}", severity="warning") for i in range(10)]
+    am_client.post(AM, am_payload(alerts), format="json")
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = am_client.post(AM, am_payload(alerts), format="json")
+        elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    print(f"repeat payload of 10 alerts: {elapsed * 1000:.0f} ms, {len(queries)} queries")
+    assert Incident.objects.count() == 1
+    assert len(queries) < 40
