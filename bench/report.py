@@ -18,6 +18,7 @@ CASE_TITLES = {
     4: "Timeline export",
     5: "Console at scale",
     6: "SLA sweep",
+    7: "Alert storms (Alertmanager receiver)",
 }
 
 

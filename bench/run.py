@@ -23,6 +23,7 @@ CASES = {
     "case5": "bench.case5_console",  # before case 4: it reuses case 3's 1,000,000 entries
     "case4": "bench.case4_export",
     "case6": "bench.case6_sla",
+    "case7": "bench.case7_alerts",
 }
 
 
