@@ -218,7 +218,7 @@ class IncidentViewSet(ApiViewSet):
         )
         return self._detail(incident)
 
-    @extend_schema(operation_id="incidents_log", responses={200: MARKDOWN})
+    @extend_schema(operation_id="incidents_log", responses={(200, "text/markdown"): MARKDOWN})
     def log(self, request: Request, number: str) -> HttpResponse:
         incident = self._incident()
         text = selectors.incident_log_markdown(incident=incident)
@@ -227,7 +227,7 @@ class IncidentViewSet(ApiViewSet):
     @extend_schema(
         operation_id="incidents_period_log",
         parameters=period_parameters(required=True),
-        responses={200: MARKDOWN},
+        responses={(200, "text/markdown"): MARKDOWN},
     )
     def period_log(self, request: Request) -> HttpResponse:
         params = request.query_params
