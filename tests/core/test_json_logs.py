@@ -18,7 +18,16 @@ from core.logging import JsonFormatter
 from core.roles import Role
 from core.tasks import audit_checkpoint
 from tests.conftest import ClientFor, MakeMember
-from tests.procs import celery, database_url, project_env, redis_url, stop, worker
+from tests.procs import (
+    Gunicorn,
+    celery,
+    database_url,
+    http,
+    project_env,
+    redis_url,
+    stop,
+    worker,
+)
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
@@ -149,3 +158,22 @@ def test_a_permission_denied_page_logs_no_traceback(
     assert lines[0]["message"].startswith("Forbidden (Permission denied)")
     assert (lines[0]["level"], lines[0]["request_id"]) == ("WARNING", "req-forbidden-2")
     assert "exc_info" not in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_and_the_application_write_only_json_lines(tmp_path: Path) -> None:
+    env = project_env(database_url(), redis_url(), LOG_FORMAT="json", ACCESS_LOG="true")
+    log = tmp_path / "gunicorn.log"
+    server = Gunicorn(env, log, workers=2)
+    try:
+        status, _headers, _ = http("GET", server.url("/healthz/"), headers={"X-Request-ID": "gu-1"})
+        assert status == 200
+    finally:
+        server.stop()
+    lines = _json_lines(log.read_text())
+    print(f"gunicorn: {len(lines)} JSON lines")
+    assert any(line["logger"] == "gunicorn.error" for line in lines), lines
+    # (the helper's readiness probes are logged too, each with its own id)
+    access = [x for x in lines if x["logger"] == "core.access" and x["request_id"] == "gu-1"]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [("GET", "/healthz/", 200)]
