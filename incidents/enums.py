@@ -56,11 +56,16 @@ class BoundAction(models.TextChoices):
     DISABLE_PILOT = "disable_pilot", _("Disable the pilot")
     EXPORT_TIMELINES = "export_timelines", _("Export affected deal timelines")
     IDENTIFY_KEYS = "identify_idempotency_keys", _("Identify idempotency keys and ledger entries")
-    NOTIFY_COORDINATOR = "notify_coordinator", _("Notify the pilot coordinator")
+    NOTIFY_COORDINATOR = (
+        "notify_coordinator",
+        _("A notification delivered to the pilot coordinator"),
+    )
+    DOCUMENT_INCIDENT = "document_incident", _("Description and impact written in the incident log")
+    PREPARE_POSTMORTEM = "prepare_postmortem", _("Post-mortem fields written")
     REVERT_TEMPLATE = "revert_template", _("Revert the template version")
-    APPLY_HOTFIX = "apply_hotfix", _("Apply a hotfix behind a feature flag")
+    APPLY_HOTFIX = "apply_hotfix", _("A hotfix flag turned on through an approved change")
     RE_ENABLE_PILOT = "re_enable_pilot", _("Re-enable the pilot")
-    ESCALATE = "escalate", _("Escalate")
+    ESCALATE = "escalate", _("Escalated by a person: hotfix not possible")
     RECORD_ROLLBACK = "record_rollback", _("Record a code rollback")
     # Acts of this app itself (SEV2/SEV3 process).
     DOCUMENT_BUG = "document_bug", _("Document the issue in the bug tracker (defer)")
@@ -127,21 +132,28 @@ class EscalationCriterion(models.TextChoices):
     RESOURCE_CONSTRAINTS = "resource_constraints", _("L4: Resource constraints")
 
 
-# The level a criterion escalates *to* when no level is named: the runbook lists L1's and L2's
-# criteria as reasons to go one level up, L3's and L4's as reasons to involve that level.
-CRITERION_TARGET_LEVEL: dict[str, int] = {
-    EscalationCriterion.SEV0_OR_SEV1: 2,
-    EscalationCriterion.NOT_RESOLVED_IN_TIME: 2,
-    EscalationCriterion.HOTFIX_NOT_POSSIBLE: 2,
-    EscalationCriterion.CORE_CHANGE_REQUIRED: 3,
-    EscalationCriterion.UNAVAILABLE_OVER_1H: 3,
-    EscalationCriterion.DATA_INTEGRITY_CONCERN: 3,
+# The level each criterion belongs to: the level it leaves, as the runbook's sections list them.
+CRITERION_LEVEL: dict[str, int] = {
+    EscalationCriterion.SEV0_OR_SEV1: 1,
+    EscalationCriterion.NOT_RESOLVED_IN_TIME: 1,
+    EscalationCriterion.HOTFIX_NOT_POSSIBLE: 1,
+    EscalationCriterion.CORE_CHANGE_REQUIRED: 2,
+    EscalationCriterion.UNAVAILABLE_OVER_1H: 2,
+    EscalationCriterion.DATA_INTEGRITY_CONCERN: 2,
     EscalationCriterion.PILOT_MUST_PAUSE: 3,
     EscalationCriterion.LEGAL_COMPLIANCE: 3,
     EscalationCriterion.MAJOR_SCOPE_CHANGE: 3,
     EscalationCriterion.PILOT_CANCELLATION: 4,
     EscalationCriterion.MAJOR_POLICY_CHANGE: 4,
     EscalationCriterion.RESOURCE_CONSTRAINTS: 4,
+}
+
+TOP_ESCALATION_LEVEL = 4
+
+# The level a criterion escalates *to* when no level is named: one above the level it leaves
+# (L1's take it to L2, L2's to L3, L3's to L4); L4 is the top, its criteria are recorded there.
+CRITERION_TARGET_LEVEL: dict[str, int] = {
+    criterion: min(TOP_ESCALATION_LEVEL, level + 1) for criterion, level in CRITERION_LEVEL.items()
 }
 
 LEVEL_NAMES: dict[int, str] = {
@@ -180,3 +192,27 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", _("queued")
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
+
+
+def criterion_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The escalation criteria grouped by the level they leave (forms show the runbook's
+    sections), each group saying where its criteria take the incident."""
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    for level, name in LEVEL_NAMES.items():
+        target = min(TOP_ESCALATION_LEVEL, level + 1)
+        heading = (
+            f"L{level} {name} → L{target} {LEVEL_NAMES[target]}"
+            if target != level
+            else f"L{level} {name} (top of the path)"
+        )
+        groups.append(
+            (
+                heading,
+                [
+                    (c.value, str(c.label))
+                    for c in EscalationCriterion
+                    if CRITERION_LEVEL[c] == level
+                ],
+            )
+        )
+    return groups

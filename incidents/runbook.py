@@ -48,6 +48,30 @@ class PolicyData:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# SEV0 step 5 "Communication", one step per sub-item, each bound to the act that does it.
+COMMUNICATION_STEPS: tuple[StepData, ...] = (
+    StepData(
+        "Communication: Notify pilot coordinator immediately",
+        "Ticks when a notification to the pilot coordinator (L3) is delivered; opening a SEV0 "
+        "sends one. If it has not ticked, escalate to the coordinator.",
+        "notify_coordinator",
+    ),
+    StepData(
+        "Communication: Document incident in incident log",
+        "Ticks when the incident log's Description and Impact are both written.",
+        "document_incident",
+    ),
+    StepData(
+        "Communication: Prepare post-mortem",
+        "Ticks when the post-mortem fields (root cause, resolution, prevention, lessons "
+        "learned) are written.",
+        "prepare_postmortem",
+    ),
+)
+
+# The composite step the seed wrote before it became COMMUNICATION_STEPS.
+OLD_COMMUNICATION_TITLE = "Communication"
+
 PLAYBOOKS: tuple[PlaybookData, ...] = (
     PlaybookData(
         slug="immediate-sev0",
@@ -77,12 +101,8 @@ PLAYBOOKS: tuple[PlaybookData, ...] = (
                 "Do NOT redesign core. Fix only the specific issue. Test fix thoroughly. "
                 "Deploy fix. Re-enable pilot if fix successful.",
             ),
-            StepData(
-                "Communication",
-                "Notify pilot coordinator immediately. Document incident in incident log. "
-                "Prepare post-mortem.",
-                "notify_coordinator",
-            ),
+            # Step 5 "Communication" is three acts, each its own step ticked by that act.
+            *COMMUNICATION_STEPS,
         ),
     ),
     PlaybookData(
@@ -352,3 +372,38 @@ def seed_runbook(playbook_model: Any, step_model: Any, policy_model: Any) -> int
         )
         created += 1
     return created
+
+
+def split_communication_step(playbook_model: Any, step_model: Any) -> int:
+    """Replace the seeded SEV0 playbook's composite "Communication" step with
+    ``COMMUNICATION_STEPS`` (same place in the order; later steps move down). A playbook whose
+    step was edited since (title or bound act changed) is left alone. Returns steps created."""
+    playbook = playbook_model.objects.filter(slug="immediate-sev0").first()
+    if playbook is None:
+        return 0
+    old = step_model.objects.filter(
+        playbook=playbook, title=OLD_COMMUNICATION_TITLE, bound_action="notify_coordinator"
+    ).first()
+    if old is None:
+        return 0
+    position = old.position
+    later = list(
+        step_model.objects.filter(playbook=playbook, position__gt=position).order_by("-position")
+    )
+    old.delete()
+    for step in later:  # from the end, so positions never collide
+        step.position += len(COMMUNICATION_STEPS) - 1
+        step.save(update_fields=["position"])
+    step_model.objects.bulk_create(
+        [
+            step_model(
+                playbook=playbook,
+                position=position + i,
+                title=step.title,
+                detail=step.detail,
+                bound_action=step.bound_action,
+            )
+            for i, step in enumerate(COMMUNICATION_STEPS)
+        ]
+    )
+    return len(COMMUNICATION_STEPS)

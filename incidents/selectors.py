@@ -10,7 +10,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import NotFound
-from incidents.enums import ACTIVE_STATUSES
+from incidents.enums import ACTIVE_STATUSES, RuleAction, RuleTrigger
 from incidents.log import render_incident, render_period
 from incidents.models import (
     ChecklistStep,
@@ -18,6 +18,7 @@ from incidents.models import (
     Playbook,
     RosterMember,
     SeverityPolicy,
+    SlaTimer,
     TimelineEntry,
 )
 from incidents.transitions import incident_actions_available, incident_runbook_live
@@ -26,6 +27,7 @@ __all__ = [
     "checklist_prefetch",
     "deadline_breached_at",
     "escalation_breached_at",
+    "escalation_target_level",
     "incident_actions_available",
     "incident_detail_queryset",
     "incident_get",
@@ -68,6 +70,25 @@ def escalation_breached_at(incident: Incident, *, at: datetime) -> bool:
     """The escalation (resolution) deadline, judged at the resolution once there is one."""
     when = incident.resolved_at or at
     return deadline_breached_at(due=incident.escalation_due_at, at=when)
+
+
+def escalation_target_level(incident: Incident) -> int:
+    """The level the incident escalates to by itself at ``escalation_due_at`` (the "cannot
+    resolve within 15 minutes / 1 hour" rule's level; the next level up when it names none)."""
+    if incident.escalation_due_at is None:
+        return min(4, incident.escalation_level + 1)
+    level = (
+        SlaTimer.objects.filter(
+            incident=incident,
+            due_at=incident.escalation_due_at,
+            rule__action=RuleAction.ESCALATE,
+            rule__trigger=RuleTrigger.UNRESOLVED_AFTER,
+        )
+        .order_by("pk")
+        .values_list("rule__level_id", flat=True)
+        .first()
+    )
+    return int(level) if level else min(4, incident.escalation_level + 1)
 
 
 def on_call_members(*, at: datetime, level: int | None = None) -> QuerySet[RosterMember]:

@@ -22,6 +22,7 @@ from incidents.enums import BoundAction
 from incidents.models import Incident
 from incidents.selectors import (
     escalation_breached_at,
+    escalation_target_level,
     incident_actions_available,
     incident_runbook_live,
     response_breached_at,
@@ -92,7 +93,9 @@ BUTTONS: dict[str, ButtonSpec] = {
     BoundAction.NOTIFY_COORDINATOR: _incident_act(
         IncidentAction.ESCALATE, _("Escalate to the coordinator…"), level=3
     ),
-    BoundAction.ESCALATE: _incident_act(IncidentAction.ESCALATE, _("Escalate…")),
+    BoundAction.ESCALATE: _incident_act(
+        IncidentAction.ESCALATE, _("Escalate…"), criterion="hotfix_not_possible"
+    ),
     BoundAction.RE_ENABLE_PILOT: _pilot_request(
         ChangeAction.ENABLE, _("Request resume…"), PilotPerm.ADD_CHANGE_REQUEST
     ),
@@ -143,15 +146,18 @@ class IncidentConsole:
     response_breached: bool
     escalation_breached: bool
     now: datetime
+    escalates_to: int  # the level "cannot resolve in time" takes the incident to
 
 
 def incident_console(
     *, incident: Incident, user: Any, now: datetime | None = None
 ) -> IncidentConsole:
-    """The deadlines panel's state (no query; the buttons come from ``runbook_buttons``)."""
+    """The deadlines panel's state (one query, the escalation's level; the buttons come from
+    ``runbook_buttons``)."""
     now = now or timezone.now()
     return IncidentConsole(
         response_breached=response_breached_at(incident, at=now),
         escalation_breached=escalation_breached_at(incident, at=now),
         now=now,
+        escalates_to=escalation_target_level(incident) if incident.escalation_due_at else 0,
     )

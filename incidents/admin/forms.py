@@ -6,7 +6,7 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from incidents.enums import EscalationCriterion, Severity
+from incidents.enums import Severity, criterion_choices
 from incidents.models import Playbook, SeverityPolicy
 
 
@@ -53,7 +53,8 @@ class ReasonForm(forms.Form):
 
 
 class EscalateForm(forms.Form):
-    criterion = forms.ChoiceField(label=_("Escalation criterion"), choices=EscalationCriterion)
+    # Grouped by the level each criterion leaves, as the runbook's escalation path lists them.
+    criterion = forms.ChoiceField(label=_("Escalation criterion"), choices=criterion_choices)
     level = forms.TypedChoiceField(
         label=_("To level"),
         required=False,

@@ -93,15 +93,8 @@ class IncidentAdmin(DomainErrorMessageAdmin):
 
     @admin.display(description=_("SLA"))
     def breach(self, obj: Incident) -> str:
-        late = [
-            str(label)
-            for flag, label in (
-                (obj.acknowledged_late, _("acknowledged late")),
-                (obj.resolved_late, _("resolved late")),
-            )
-            if flag
-        ]
-        return ", ".join(late) or "—"
+        # The response SLA is the SLA; resolving after the escalation point is not a breach.
+        return str(_("acknowledged late")) if obj.acknowledged_late else "—"
 
     @admin.display(description=_("owner"))
     def owner(self, obj: Incident) -> str:

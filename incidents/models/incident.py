@@ -171,7 +171,8 @@ class Incident(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     deferred_at = models.DateTimeField(_("deferred at"), null=True, blank=True)
     # The SLA clock: deadlines from the severity policy and the escalation rules,
-    # counted from when the incident got its current severity; breaches recorded when they happen.
+    # counted from when the incident got its current severity or was last reopened (the clock
+    # restarts then); breaches recorded when they happen.
     severity_set_at = models.DateTimeField(_("severity set at"), null=True, blank=True)
     response_due_at = models.DateTimeField(_("response due at"), null=True, blank=True)
     escalation_due_at = models.DateTimeField(

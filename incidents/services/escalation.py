@@ -62,11 +62,25 @@ def _headline(rule: EscalationRule, level: int) -> str:
         }
     if rule.trigger == RuleTrigger.UNRESOLVED_AFTER:
         return _("not resolved after %(min)d minutes") % {"min": rule.after_minutes or 0}
-    return _("new %(sev)s incident: L%(level)d (%(name)s) notified at once") % {
+    text = _("new %(sev)s incident: L%(level)d (%(name)s) notified at once") % {
         "sev": rule.severity or _("incident"),
         "level": level,
         "name": LEVEL_NAMES.get(level, ""),
     }
+    criterion = rule_criterion_applied(rule, level)
+    if criterion:
+        text += _(" (escalation criterion %(criterion)s)") % {
+            "criterion": EscalationCriterion(criterion).label
+        }
+    return text
+
+
+def rule_criterion_applied(rule: EscalationRule, level: int) -> str:
+    """The escalation criterion a notify rule applies, when it pages the level that criterion
+    takes an incident to (L1's "SEV0 or SEV1" pages L2 at open); "" for a plain notice."""
+    if rule.criterion in CRITERION_TARGET_LEVEL and CRITERION_TARGET_LEVEL[rule.criterion] == level:
+        return str(rule.criterion)
+    return ""
 
 
 def notifications_dispatch(*, notification_ids: list[int]) -> None:
@@ -85,11 +99,17 @@ def notifications_create(
     event: str,
     headline: str,
     escalation: Escalation | None = None,
+    criterion: str = "",
 ) -> list[Notification]:
     """Tell ``level``'s people about ``event`` once (``notify.notification_rows_create``) and
     queue their delivery after commit."""
     created = notification_rows_create(
-        incident=incident, level=level, event=event, headline=headline, escalation=escalation
+        incident=incident,
+        level=level,
+        event=event,
+        headline=headline,
+        escalation=escalation,
+        criterion=criterion,
     )
     if created:
         ids = [n.pk for n in created]
@@ -164,8 +184,11 @@ def incident_escalate(
             "rule": rule.pk if rule is not None else None,
         },
     )
-    incident_bound_action_done(incident=locked, action=BoundAction.ESCALATE, actor=actor)
-    # Notifying level 3 ticks the runbook's "notify the pilot coordinator" (SEV0 step 5).
+    if actor is not None and criterion == EscalationCriterion.HOTFIX_NOT_POSSIBLE:
+        # SEV1 step 4 "If Hotfix Not Possible" is a person's decision that no hotfix can be
+        # flagged: the sweep's automatic escalation, or any other criterion, is not it.
+        incident_bound_action_done(incident=locked, action=BoundAction.ESCALATE, actor=actor)
+    # A notification delivered to level 3 ticks "notify the pilot coordinator" (SEV0 step 5).
     notifications_create(
         incident=locked,
         level=target,
@@ -221,7 +244,11 @@ def rule_apply(*, incident: Incident, rule: EscalationRule, event: str) -> bool:
         return True
     level = rule.level_id or incident.escalation_level
     notifications_create(
-        incident=incident, level=level, event=event, headline=_headline(rule, level)
+        incident=incident,
+        level=level,
+        event=event,
+        headline=_headline(rule, level),
+        criterion=rule_criterion_applied(rule, level),
     )
     return True  # told the level (or recorded that nobody could be told)
 

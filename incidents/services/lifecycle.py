@@ -30,9 +30,13 @@ from incidents.services._common import lock, required_text
 from incidents.services.escalation import sla_clock_start
 from incidents.services.sla import breach_on_acknowledge, breach_on_resolve
 from incidents.services.timeline import (
+    POSTMORTEM_FIELDS as POSTMORTEM_FIELDS,  # the close rule's fields, defined with the step
+)
+from incidents.services.timeline import (
     checklist_append_playbook,
     immediate_playbook,
     incident_bound_action_done,
+    incident_log_steps_tick,
     timeline_record,
 )
 from incidents.transitions import IncidentAction, Verdict, transition_guard, transition_require
@@ -47,7 +51,6 @@ LOG_FIELDS = (
     "prevention",
     "lessons_learned",
 )
-POSTMORTEM_FIELDS = ("root_cause", "resolution", "prevention", "lessons_learned")
 
 
 def _guard(locked: Incident, action: IncidentAction, actor: User | None) -> bool:
@@ -67,7 +70,9 @@ def incident_acknowledge(*, incident: Incident, actor: User | None) -> Incident:
     if locked.acknowledged_at is None:
         locked.acknowledged_at = now
         locked.acknowledged_by = actor
-        late = locked.acknowledged_late = breach_on_acknowledge(locked, now)
+        late = breach_on_acknowledge(locked, now)
+        # A reopened incident is acknowledged again; an earlier round's breach stays recorded.
+        locked.acknowledged_late = locked.acknowledged_late or late
     locked.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "acknowledged_late"])
     timeline_record(
         incident=locked,
@@ -101,6 +106,7 @@ def incident_resolve(*, incident: Incident, actor: User | None, resolution: str 
         actor=actor,
         message=_("Resolved.") + (f" {resolution.strip()}" if resolution.strip() else ""),
     )
+    incident_log_steps_tick(incident=locked, actor=actor)  # the resolution is a post-mortem field
     return locked
 
 
@@ -174,8 +180,26 @@ def incident_reopen(*, incident: Incident, actor: User | None, reason: str) -> I
     locked.status = Status.OPEN
     locked.resolved_at = None
     locked.resolved_by = None
+    locked.resolved_late = False
     locked.closed_at = None
-    locked.save(update_fields=["status", "resolved_at", "resolved_by", "closed_at"])
+    # The problem is back: a new response is due (acknowledge again) and the clock restarts
+    # from the reopening, so "cannot resolve within 15 minutes / 1 hour" escalates by itself
+    # again. A late acknowledgement of the earlier round stays on record (acknowledged_late).
+    locked.severity_set_at = timezone.now()
+    locked.acknowledged_at = None
+    locked.acknowledged_by = None
+    locked.save(
+        update_fields=[
+            "status",
+            "resolved_at",
+            "resolved_by",
+            "resolved_late",
+            "closed_at",
+            "severity_set_at",
+            "acknowledged_at",
+            "acknowledged_by",
+        ]
+    )
     timeline_record(
         incident=locked,
         kind=TimelineKind.REOPENED,
@@ -183,6 +207,7 @@ def incident_reopen(*, incident: Incident, actor: User | None, reason: str) -> I
         message=_("Reopened (was %(before)s): %(reason)s") % {"before": before, "reason": reason},
         data={"from": before, "reason": reason},
     )
+    sla_clock_start(incident=locked)  # new deadlines and timers from the reopening
     return locked
 
 
@@ -229,6 +254,7 @@ def incident_change_severity(
         and not ChecklistStep.objects.filter(incident=locked, playbook=playbook).exists()
     ):
         checklist_append_playbook(locked, playbook)
+        incident_log_steps_tick(incident=locked, actor=actor)  # its log may be written already
     sla_clock_start(incident=locked)  # deadlines from now, and the new severity's rules
     return locked
 
@@ -277,4 +303,5 @@ def incident_update_log(
         message=_("Incident log edited: %s.") % ", ".join(f.replace("_", " ") for f in changed),
         data={"fields": changed},
     )
+    incident_log_steps_tick(incident=locked, actor=actor)
     return locked

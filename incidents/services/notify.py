@@ -75,7 +75,7 @@ def message_text(*, incident: Incident, headline: str) -> tuple[str, str]:
     if incident.response_due_at is not None:
         lines.append(f"Response due: {incident.response_due_at.isoformat()}")
     if incident.escalation_due_at is not None:
-        lines.append(f"Escalation due: {incident.escalation_due_at.isoformat()}")
+        lines.append(f"Escalates at: {incident.escalation_due_at.isoformat()}")
     url = _incident_url(incident)
     if url:
         lines.append(url)
@@ -89,12 +89,15 @@ def notification_rows_create(
     event: str,
     headline: str,
     escalation: Escalation | None = None,
+    criterion: str = "",
 ) -> list[Notification]:
     """Tell ``level``'s people about ``event`` (once per event): rows in the caller's
     transaction, a "notified" timeline row, the gap flagged. Their delivery is queued after
     commit by ``escalation.notifications_create`` (the task module sits above the services).
+    ``criterion`` is the escalation criterion the notice applies, recorded with it.
 
-    Notifying level 3 is the runbook's "notify the pilot coordinator": its bound step ticks."""
+    A notification to level 3 that is delivered (``_settle``) is the runbook's "notify the
+    pilot coordinator": queueing one, or finding nobody to queue it for, is not."""
     if Notification.objects.filter(event=event).exists():
         return []
     now = timezone.now()
@@ -165,12 +168,9 @@ def notification_rows_create(
                 "event": event,
                 "notifications": [n.pk for n in created],
                 "roster_gap": recipients.gap,
+                **({"criterion": criterion} if criterion else {}),
             },
         )
-        if level == COORDINATOR_LEVEL:
-            incident_bound_action_done(
-                incident=incident, action=BoundAction.NOTIFY_COORDINATOR, actor=None
-            )
     return created
 
 
@@ -243,6 +243,16 @@ def _settle(
     if outcome.status == delivery.Status.FAILED:
         notification.failed_at = timezone.now()
         NOTIFICATION_FAILURES.count(channel=notification.channel)
+    if outcome.status == delivery.Status.SENT and notification.level == COORDINATOR_LEVEL:
+        # Booked in the delivery's transaction: the step is done exactly when the send is.
+        incident_bound_action_done(
+            incident=notification.incident,
+            action=BoundAction.NOTIFY_COORDINATOR,
+            actor=None,
+            note=_("Delivered to %(who)s (%(channel)s).")
+            % {"who": notification.recipient, "channel": notification.channel},
+            data={"notification": notification.pk},
+        )
 
 
 def notification_deliver(*, notification_id: int) -> delivery.Outcome:

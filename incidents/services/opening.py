@@ -28,6 +28,7 @@ from incidents.services.escalation import sla_clock_start
 from incidents.services.timeline import (
     checklist_append_playbook,
     immediate_playbook,
+    incident_log_steps_tick,
     timeline_record,
 )
 from incidents.transitions import IncidentAction, transition_guard, transition_require
@@ -183,6 +184,7 @@ def incident_open_or_attach(
         },
     )
     sla_clock_start(incident=incident)  # deadlines, timers, and whom to tell at once
+    incident_log_steps_tick(incident=incident, actor=actor)  # opened with its log written
     return incident, True
 
 

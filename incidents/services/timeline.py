@@ -168,3 +168,25 @@ def incident_bound_action_done(
             at=now,
         )
     return steps[0] if steps else None
+
+
+# The incident log's parts that SEV0 step 5's sub-items are about.
+INCIDENT_LOG_FIELDS = ("description", "impact")
+POSTMORTEM_FIELDS = ("root_cause", "resolution", "prevention", "lessons_learned")
+
+
+def incident_log_steps_tick(*, incident: Incident, actor: User | None) -> None:
+    """The incident log was written: "Document incident in incident log" is done once the
+    description and impact both are, "Prepare post-mortem" once every post-mortem field is.
+    Called wherever those fields are written (opening, editing the log, resolving)."""
+    for action, fields in (
+        (BoundAction.DOCUMENT_INCIDENT, INCIDENT_LOG_FIELDS),
+        (BoundAction.PREPARE_POSTMORTEM, POSTMORTEM_FIELDS),
+    ):
+        if all(str(getattr(incident, f) or "").strip() for f in fields):
+            incident_bound_action_done(
+                incident=incident,
+                action=action,
+                actor=actor,
+                data={"fields": list(fields)},
+            )

@@ -54,6 +54,28 @@ RULES: tuple[tuple[int, str, str, str, int | None, str, int | None, str], ...] =
         3,
         "sev0_or_sev1",
     ),
+    # L1's escalation criterion "SEV0 or SEV1": the L2 on-call is paged at open; the incident
+    # stays at L1 until "cannot resolve within 15 minutes / 1 hour" moves it (rules 40, 50).
+    (
+        22,
+        "SEV0 (L1 criterion SEV0 or SEV1): page the L2 on-call at open",
+        "SEV0",
+        "on_severity",
+        None,
+        "notify",
+        2,
+        "sev0_or_sev1",
+    ),
+    (
+        24,
+        "SEV1 (L1 criterion SEV0 or SEV1): page the L2 on-call at open",
+        "SEV1",
+        "on_severity",
+        None,
+        "notify",
+        2,
+        "sev0_or_sev1",
+    ),
     (
         30,
         "Not acknowledged by the response deadline: re-notify the current level",
@@ -108,4 +130,31 @@ def seed_escalation(level_model: Any, rule_model: Any) -> int:
                 criterion=criterion,
             )
             created += 1
+    return created
+
+
+# The rules added to the default policy since it was first seeded (positions 22 and 24).
+PAGE_L2_AT_OPEN = tuple(rule for rule in RULES if rule[0] in (22, 24))
+
+
+def add_page_l2_at_open(rule_model: Any) -> int:
+    """Add the "SEV0 or SEV1 pages L2 at open" rules to an existing policy that has no such
+    rule for the severity (an edited policy that already pages L2 is left as it is)."""
+    created = 0
+    for position, name, severity, trigger, minutes, action, target, criterion in PAGE_L2_AT_OPEN:
+        if rule_model.objects.filter(
+            severity=severity, trigger=trigger, level_id=target, criterion=criterion
+        ).exists():
+            continue
+        rule_model.objects.create(
+            position=position,
+            name=name,
+            severity=severity,
+            trigger=trigger,
+            after_minutes=minutes,
+            action=action,
+            level_id=target,
+            criterion=criterion,
+        )
+        created += 1
     return created

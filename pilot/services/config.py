@@ -170,13 +170,8 @@ def config_rollback_record(
         % {"a": from_revision.number, "b": to_revision.number, "what": record.what_reverted},
         data={"rollback": record.pk, "kind": "config"},
     )
-    inc.step_done(
-        incident=incident,
-        action=inc.RECORD_ROLLBACK,
-        actor=actor,
-        note=_("Config rollback r%(a)d → r%(b)d recorded.")
-        % {"a": from_revision.number, "b": to_revision.number},
-    )
+    # Only on the timeline: "Document Rollback" is the code-rollback playbook's step, done by a
+    # recorded code rollback (rollbacks.rollback_record_code), never by a config one.
     return record
 
 
@@ -398,12 +393,8 @@ def pilot_flag_off(
         )
     else:
         revision = head
-    inc.step_done(
-        incident=incident,
-        action=inc.APPLY_HOTFIX,
-        actor=actor,
-        note=_("Flag %(f)s is off (r%(n)d).") % {"f": flag, "n": revision.number},
-    )
+    # No runbook step ticks: a hotfix is a flag turned *on* through an approved change
+    # (change_requests), switching one off undoes a hotfix rather than applying it.
     return revision
 
 

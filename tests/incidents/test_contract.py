@@ -16,7 +16,10 @@ SEV0_STEPS = [
     "Preserve Logs + Export Affected Deal Timelines",
     "Identify Idempotency Keys + Ledger Entries",
     "Fix Only Minimal Patch",
-    "Communication",
+    # The runbook's step 5 "Communication", one step per sub-item.
+    "Communication: Notify pilot coordinator immediately",
+    "Communication: Document incident in incident log",
+    "Communication: Prepare post-mortem",
 ]
 DUPLICATE_LEDGER_STEPS = [
     "Disable pilot (SEV0)",
@@ -32,13 +35,15 @@ def test_sev0_duplicate_ledger_checklist_is_sev0_steps_then_solution_steps():
     incident = open_incident(severity=Severity.SEV0, category=Category.DUPLICATE_LEDGER)
     steps = list(incident.checklist.order_by("position"))
     assert [s.title for s in steps] == SEV0_STEPS + DUPLICATE_LEDGER_STEPS
-    assert [s.position for s in steps] == list(range(1, 12))
+    assert [s.position for s in steps] == list(range(1, 14))
     assert [s.bound_action for s in steps] == [
         BoundAction.DISABLE_PILOT,
         BoundAction.EXPORT_TIMELINES,
         BoundAction.IDENTIFY_KEYS,
         "",
         BoundAction.NOTIFY_COORDINATOR,
+        BoundAction.DOCUMENT_INCIDENT,
+        BoundAction.PREPARE_POSTMORTEM,
         BoundAction.DISABLE_PILOT,
         BoundAction.EXPORT_TIMELINES,
         BoundAction.IDENTIFY_KEYS,
@@ -80,7 +85,13 @@ def test_sev0_duplicate_ledger_checklist_is_sev0_steps_then_solution_steps():
             "Document issue in bug tracker",
             "If becomes blocking, escalate to SEV1",
         ),
-        (Severity.SEV0, Category.FUNDS_INCORRECT, 5, "Disable New Pilot Deals", "Communication"),
+        (
+            Severity.SEV0,
+            Category.FUNDS_INCORRECT,
+            7,
+            "Disable New Pilot Deals",
+            "Communication: Prepare post-mortem",
+        ),
     ],
 )
 def test_checklist_per_severity_and_category(severity, category, count, first, last):
@@ -133,7 +144,7 @@ def test_bound_action_ticks_every_open_step_bound_to_it_once(operator):
     assert step is not None
     assert step.position == 1
     ticked = incident.checklist.filter(done=True).order_by("position")
-    assert [s.position for s in ticked] == [1, 6]
+    assert [s.position for s in ticked] == [1, 8]
     assert all(s.done_by == operator and s.done_at and "kill switch" in s.note for s in ticked)
     assert incident.timeline.filter(kind=TimelineKind.STEP_TICKED).count() == 2
     again = incident_bound_action_done(

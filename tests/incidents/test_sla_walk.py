@@ -56,15 +56,22 @@ def test_sev0_walk(roster):
         incident = open_incident(severity=Severity.SEV0, actor=operator)
         assert incident.response_due_at == T0 + timedelta(minutes=15)
         assert incident.escalation_due_at == T0 + timedelta(minutes=15)
-        # At once: the operator on call, and the coordinator (L3: nobody on call → every member,
-        # the gap flagged); the runbook's "notify the pilot coordinator" step ticked itself.
+        # At once: the operator on call, the L2 on-call paged (L1's criterion "SEV0 or SEV1")
+        # and the coordinator (L3: nobody on call → every member, the gap flagged). The runbook's
+        # "notify the pilot coordinator" step ticks when that notification is delivered.
         assert _notified_levels(incident) == [
             (1, "email", f"{operator.username}@example.test"),
             (3, "email", f"{roster['l3'].user.username}@example.test"),
+            (2, "email", f"{engineer.username}@example.test"),
+            (2, "webhook", "chat"),
         ]
         assert Notification.objects.get(level=3).roster_gap is True
         assert Notification.objects.get(level=1).roster_gap is False
         step = incident.checklist.get(bound_action=BoundAction.NOTIFY_COORDINATOR)
+        assert not step.done  # queued, not delivered yet
+        l3 = Notification.objects.get(level=3)
+        assert notification_deliver(notification_id=l3.pk).status == "sent"
+        step.refresh_from_db()
         assert step.done
         assert step.done_by is None
         gap_rows = incident.timeline.filter(kind=TimelineKind.NOTIFIED, data__roster_gap=True)
@@ -83,7 +90,8 @@ def test_sev0_walk(roster):
         assert (escalation.from_level, escalation.to_level, escalation.actor) == (1, 2, None)
         assert escalation.criterion == "not_resolved_in_time"
         assert escalation.at == T0 + timedelta(minutes=15, seconds=1)  # within one interval
-        l2 = Notification.objects.filter(incident=incident, level=2).order_by("channel")
+        l2 = Notification.objects.filter(incident=incident, level=2, escalation__isnull=False)
+        l2 = l2.order_by("channel")
         assert [(n.channel, n.recipient, n.escalation_id) for n in l2] == [
             ("email", f"{engineer.username}@example.test", escalation.pk),
             ("webhook", "chat", escalation.pk),
@@ -93,7 +101,7 @@ def test_sev0_walk(roster):
 
         # Nothing fires twice: a second sweep, a retried task.
         assert sla_sweep().fired == 0
-        assert Notification.objects.filter(incident=incident).count() == 5
+        assert Notification.objects.filter(incident=incident).count() == 7
         assert Escalation.objects.count() == 1
 
         clock.move_to(T0 + timedelta(minutes=16))
@@ -111,7 +119,8 @@ def test_sev0_walk(roster):
         notified = incident.timeline.filter(kind=TimelineKind.NOTIFIED).values_list(
             "data__level", flat=True
         )
-        assert sorted(notified) == [1, 1, 2, 3, 3]  # L3: the gap row and the notified row
+        # L2: paged at open, then escalated to; L3: the gap row and the notified row.
+        assert sorted(notified) == [1, 1, 2, 2, 3, 3]
 
 
 def test_sev1_walk(roster):
@@ -125,7 +134,8 @@ def test_sev1_walk(roster):
         )
         assert incident.response_due_at == T0 + timedelta(hours=1)
         assert incident.escalation_due_at == T0 + timedelta(hours=1)
-        assert [lvl for lvl, _c, _r in _notified_levels(incident)] == [1]  # no L3 for SEV1
+        # L1, and the L2 on-call paged (email, webhook); no L3 for SEV1.
+        assert [lvl for lvl, _c, _r in _notified_levels(incident)] == [1, 2, 2]
 
         clock.move_to(T0 + timedelta(minutes=30))
         incident_acknowledge(incident=incident, actor=operator)
@@ -139,7 +149,7 @@ def test_sev1_walk(roster):
         incident.refresh_from_db()
         assert incident.escalation_level == 2
         assert incident.acknowledged_late is False
-        assert Notification.objects.filter(incident=incident, level=2).count() == 2
+        assert Notification.objects.filter(incident=incident, level=2).count() == 4
         assert Notification.objects.filter(incident=incident, level=1).count() == 1
 
         # An explicit escalation with a runbook criterion goes straight to the named level.
@@ -168,7 +178,7 @@ def test_escalation_rows_and_notifications_by_delivery(roster, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(T0, tick=False):
         incident = open_incident(severity=Severity.SEV1, actor=roster["operator"])
-    notification = Notification.objects.get(incident=incident)
+    notification = Notification.objects.get(incident=incident, level=1)
     assert notification_deliver(notification_id=notification.pk).status == "sent"
     assert notification_deliver(notification_id=notification.pk).status == "already_sent"
     assert len(mail.outbox) == 1
@@ -224,9 +234,10 @@ def test_the_beat_task_runs_the_sweep(roster):
     with time_machine.travel(T0, tick=False) as clock:
         incident = open_incident(severity=Severity.SEV0, actor=roster["operator"])
         clock.move_to(T0 + timedelta(minutes=16))
-        # The opening's two notifications were never handed to a worker (no commit in this
-        # test): the sweep re-queues them, once per grace period.
-        assert sweep_task.apply().get() == {"fired": 2, "skipped": 0, "busy": 0, "requeued": 2}
+        # The opening's four notifications (L1, L2 paged by email and webhook, L3) were never
+        # handed to a worker (no commit in this test): the sweep re-queues them, once per grace
+        # period.
+        assert sweep_task.apply().get() == {"fired": 2, "skipped": 0, "busy": 0, "requeued": 4}
         assert sweep_task.apply().get() == {"fired": 0, "skipped": 0, "busy": 0, "requeued": 0}
     incident.refresh_from_db()
     assert incident.escalation_level == 2
