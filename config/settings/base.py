@@ -306,6 +306,11 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=10)
 WEBHOOK_BACKOFF_MAX_SECONDS = env.int("WEBHOOK_BACKOFF_MAX_SECONDS", default=1800)
 WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=30)
+# Where outbound delivery may connect: plain http only while this is true (production sets
+# https only), and addresses that are not public (loopback, private, link-local, ...) only
+# inside these CIDRs, for receivers deliberately run on an internal network.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_ALLOWED_NETWORKS: list[str] = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 # Links in notifications point here (e.g. https://pcp.example.com); empty: no link.
 SLA_PUBLIC_URL = env.str("SLA_PUBLIC_URL", default="")
 # /metrics (Prometheus text): a bearer token, or else these client addresses only.
@@ -316,11 +321,6 @@ METRICS_CELERY_QUEUES = ("default", "sla", "exports")
 CELERY_BEAT_SCHEDULE["incidents-sla-sweep"] = {
     "task": "incidents.tasks.sla_sweep",
     "schedule": float(SLA_SWEEP_SECONDS),
-# Where outbound delivery may connect: plain http only while this is true (production sets
-# https only), and addresses that are not public (loopback, private, link-local, ...) only
-# inside these CIDRs, for receivers deliberately run on an internal network.
-WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
-WEBHOOK_ALLOWED_NETWORKS: list[str] = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
     "options": {"expires": float(SLA_SWEEP_SECONDS)},
 }
 
