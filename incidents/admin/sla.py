@@ -122,8 +122,9 @@ class BusinessHolidayAdmin(_AuditedAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(SigningSecretAdminMixin, _AuditedAdmin):
-    fields = ("name", "url", "secret", "active")
-    list_display = ("name", "url", "active")
+    fields = ("name", "url", "format", "secret", "active")
+    list_display = ("name", "url", "format", "active")
+    list_filter = ("format", "active")
     search_fields = ("name", "url")
 
 

@@ -12,12 +12,28 @@ from incidents.models.incident import Incident
 from incidents.models.sla import Escalation, EscalationLevel
 
 
+class WebhookFormat(models.TextChoices):
+    """The payload a webhook endpoint is sent (``incidents.services.chat``)."""
+
+    GENERIC = "generic", _("Generic JSON (text, key, incident fields)")
+    SLACK = "slack", _("Slack (Block Kit blocks and text)")
+    MATTERMOST = "mattermost", _("Mattermost (attachments with a severity colour)")
+
+
 class WebhookEndpoint(models.Model):
-    """A chat/webhook receiver (Slack-compatible JSON); requests are signed with its secret."""
+    """A chat/webhook receiver, sent the payload its ``format`` names; requests are signed with
+    its secret (Standard Webhooks and X-Signature)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(_("signing secret"), max_length=200)
+    format = models.CharField(
+        _("payload format"),
+        max_length=12,
+        choices=WebhookFormat.choices,
+        default=WebhookFormat.GENERIC,
+        help_text=_("What the receiver understands: a chat's incoming webhook, or plain JSON."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -29,7 +29,9 @@ from incidents.models import (
     Notification,
     RosterMember,
 )
+from incidents.models.roster import WebhookFormat
 from incidents.selectors import on_call_at
+from incidents.services import chat
 from incidents.services.timeline import incident_bound_action_done, timeline_record
 
 logger = logging.getLogger(__name__)
@@ -177,8 +179,25 @@ def notification_rows_create(
 # --- delivery ---------------------------------------------------------------------------
 
 
+def headline_of(notification: Notification) -> str:
+    """The headline a notification was made with: the second line :func:`message_text` wrote."""
+    lines = notification.body.split("\n")
+    return one_line(lines[1]) if len(lines) > 1 else ""
+
+
 def webhook_body(notification: Notification) -> bytes:
+    """The JSON an endpoint is sent, in its ``format``: a chat's own shape (slack, mattermost)
+    or the generic one (``text``, ``key`` and the incident's fields)."""
     incident = notification.incident
+    fmt = notification.endpoint.format if notification.endpoint is not None else ""
+    if fmt in (WebhookFormat.SLACK, WebhookFormat.MATTERMOST):
+        chat_data = chat.chat_payload(
+            fmt=fmt,
+            incident=incident,
+            headline=headline_of(notification),
+            url=_incident_url(incident),
+        )
+        return json.dumps(chat_data, sort_keys=True, separators=(",", ":")).encode()
     data = {
         "text": f"{notification.subject}\n{notification.body}",
         "key": notification.key,

@@ -28,7 +28,11 @@ class Receiver:
 
 
 RECEIVERS = [
-    Receiver(WebhookEndpoint, "admin:incidents_webhookendpoint", {"name": "chat", "active": "on"}),
+    Receiver(
+        WebhookEndpoint,
+        "admin:incidents_webhookendpoint",
+        {"name": "chat", "format": "generic", "active": "on"},
+    ),
     Receiver(
         WebhookSubscription,
         "admin:pilot_webhooksubscription",
