@@ -78,6 +78,7 @@ LATENCY_BUCKETS: tuple[float, ...] = (
 )
 
 _KEY = "metrics:{kind}:{name}"
+_FLOAT_PREFIX = "metrics:hs:"  # histogram sums: the one kind of hash that holds fractions
 
 
 @functools.lru_cache(maxsize=8192)
@@ -130,10 +131,10 @@ def _add(increments: dict[tuple[str, str], float]) -> None:
     client, make_key = redis
     pipe = client.pipeline(transaction=False)
     for (key, field), n in increments.items():
-        if float(n).is_integer():
-            pipe.hincrby(make_key(key), field, int(n))
-        else:
+        if key.startswith(_FLOAT_PREFIX):
             pipe.hincrbyfloat(make_key(key), field, n)
+        else:
+            pipe.hincrby(make_key(key), field, int(n))
     pipe.execute()
 
 
@@ -193,10 +194,9 @@ class _Buffer:
         try:
             _add(dict(taken))
         except Exception as exc:
+            # Dropped, not retried: part of the pipeline may have been applied, and adding it
+            # again would count twice. A counter may miss an interval; it never overcounts.
             logger.warning("metrics flush failed: %s", exc.__class__.__name__)
-            with self.lock:  # kept for the next flush
-                for item, n in taken.items():
-                    self.pending[item] += n
 
     def _run(self) -> None:
         while True:

@@ -22,8 +22,13 @@ from incidents.models import Escalation, Notification, SweepHeartbeat
 from incidents.services import incident_escalate, incident_resolve
 from incidents.services.notify import notification_deliver
 from ledger_audit import feed
+from ledger_audit.detectors import Scope
+from ledger_audit.enums import Detector
+from ledger_audit.models import Finding
+from ledger_audit.services import detection_run
 from pilot.services import pilot_disable
 from tests.incidents.factories import open_incident, roster_member
+from tests.ledger_audit.factories import entry
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +79,10 @@ def _activity(operator, engineer) -> None:
     with pytest.raises(DomainError):
         feed.feed_deal_events_ingest(items=[{"deal_id": "D-9", "state": "not a state"}])
     pilot_disable(actor=operator, reason="duplicates", incident=incident)
+    feed.feed_ledger_entries_ingest(
+        items=[entry("D-9", key="K-9", entry_id="E-91"), entry("D-8", key="K-9", entry_id="E-92")]
+    )
+    detection_run(scope=Scope.full())  # one duplicate idempotency key: one finding
 
 
 def test_a_scrape_after_real_activity_counts_it_and_passes_promtool(
@@ -96,6 +105,8 @@ def test_a_scrape_after_real_activity_counts_it_and_passes_promtool(
     assert grew("pcp_incident_escalations_total", to_level="3", automatic="false") == 1
     assert grew("pcp_feed_items_total", kind="deal_events", result="stored") == 1
     assert grew("pcp_feed_items_total", kind="deal_events", result="refused") == 1
+    assert grew("pcp_feed_items_total", kind="ledger_entries", result="stored") == 2
+    assert grew("pcp_findings_opened_total", detector=str(Detector.DUPLICATE_KEY)) == 1
     assert grew("pcp_pilot_config_changes_total", kind="disable", state="disabled") == 1
     assert grew("pcp_config_reads_total", route="api:pilot-config", answer="view") == 1
     assert _value(after, "pcp_pilot_state", state="disabled") == 1
@@ -133,11 +144,12 @@ def test_counters_never_fall_when_the_rows_they_counted_are_resolved_or_deleted(
         frozenset({("channel", "email"), ("outcome", "sent")}),
     ) in counters
 
-    incident = Notification.objects.get().incident
+    incident = Escalation.objects.get(actor=engineer).incident  # the one a person escalated
     with django_capture_on_commit_callbacks(execute=True):
         incident_resolve(incident=incident, actor=engineer)
     Notification.objects.all().delete()
     Escalation.objects.all().delete()
+    Finding.objects.all().delete()
     after = _samples(_text(settings))
 
     fell = {k: (v, after.get(k, 0.0)) for k, v in counters.items() if after.get(k, 0.0) < v}
