@@ -129,9 +129,11 @@ def incident_open_or_attach(
     """Like ``incident_open``; also says whether a new incident was created (False: attached)."""
     require(actor, IncidentPerm.ADD, _("You may not open incidents."))
     title = required_text(title, "title", _("An incident needs a title."))
-    # The title is a subject line and a headline: a person's typing is refused, a detector's
-    # composed text (feed ids inside) folded.
-    title = one_line_field(title, field="title", fold=actor is None or source == Source.DETECTOR)
+    # The title is a subject line and a headline: a person's typing is refused; text the system
+    # composed (a detector's, with feed ids inside, or an alert relayed from monitoring, which
+    # must open whatever its labels hold) is folded.
+    composed = actor is None or source in (Source.DETECTOR, Source.MONITORING)
+    title = one_line_field(title, field="title", fold=composed)
     errors: dict[str, object] = {}
     if severity not in Severity.values:
         errors["severity"] = [_("Choose one of %s.") % ", ".join(Severity.values)]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from core.roles import Role
 from core.text import is_one_line
 from incidents.enums import Severity, Source
 from incidents.models import Incident, Notification
@@ -104,11 +105,16 @@ def test_the_service_refuses_for_a_person_whatever_the_adapter(operator) -> None
     assert list(Incident.objects.values_list("title", flat=True)) == ["Original"]
 
 
-def test_system_composed_titles_are_folded() -> None:
+def test_system_composed_titles_are_folded(make_member) -> None:
     incident = open_incident(
         actor=None, source=Source.DETECTOR, title="Deal D-1\nBcc: x@example.com\tstuck"
     )
     assert incident.title == "Deal D-1 Bcc: x@example.com stuck"
+    # An alert relayed by a monitoring account opens whatever its labels hold.
+    relayed = open_incident(
+        actor=make_member(Role.MONITORING), source=Source.MONITORING, title="HighErrors\r\n5xx"
+    )
+    assert relayed.title == "HighErrors 5xx"
 
 
 def test_a_detector_over_a_key_stored_with_a_newline_writes_one_line_text() -> None:
