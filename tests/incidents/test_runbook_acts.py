@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django import forms
 from django.core import mail
 
 from incidents.enums import (
@@ -419,7 +420,9 @@ def test_level_3s_criteria_take_the_incident_to_the_decision_owner(owner, criter
 def test_the_escalate_form_groups_criteria_by_the_level_they_leave():
     from incidents.admin.forms import EscalateForm
 
-    groups = dict(EscalateForm().fields["criterion"].choices)
+    field = EscalateForm().fields["criterion"]
+    assert isinstance(field, forms.ChoiceField)
+    groups = dict(list(field.choices))  # type: ignore[arg-type]
     assert list(groups) == [
         "L1 Operator → L2 On-call engineer",
         "L2 On-call engineer → L3 Pilot coordinator",
