@@ -28,7 +28,7 @@ HOSTILE = (
     "Ledger <!channel> & <https://evil.example|click> *bold* [x](https://evil.example) @channel"
 )
 
-_TEXT = {
+_TEXT: dict[str, Any] = {
     "type": "object",
     "required": ["type", "text"],
     "properties": {
@@ -39,7 +39,10 @@ _TEXT = {
     },
     "additionalProperties": False,
 }
-_PLAIN = {**_TEXT, "properties": {**_TEXT["properties"], "type": {"const": "plain_text"}}}
+_PLAIN: dict[str, Any] = {
+    **_TEXT,
+    "properties": {**_TEXT["properties"], "type": {"const": "plain_text"}},
+}
 SLACK_MESSAGE = {
     "type": "object",
     "required": ["text", "blocks"],
@@ -203,6 +206,7 @@ def test_slack_gets_block_kit_with_the_severity_the_link_due_times_and_next_step
     assert lead["text"]["text"].startswith(f"*<{page}|{incident.label} — {escaped}>*\n")
     names = [f["text"].split("\n")[0] for f in facts["fields"]]
     assert names == ["*Severity*", "*Status*", "*Level*", "*Response due*", "*Escalates at*"]
+    assert incident.response_due_at is not None
     due = incident.response_due_at.strftime("%Y-%m-%d %H:%M UTC")
     assert facts["fields"][3]["text"] == f"*Response due*\n{due}"
     assert context["elements"][0]["text"].startswith(f"*Next:* Acknowledge it by {due}")

@@ -102,6 +102,7 @@ def test_a_failed_checkpoint_delivery_is_retried_with_the_backoff(
     )
     pilot_disable(actor=operator, reason="kill")
     checkpoint = _checkpoint(django_capture_on_commit_callbacks)
+    assert checkpoint is not None
     row = WebhookDelivery.objects.get(checkpoint=checkpoint)
 
     outcome = webhook_delivery_attempt(delivery_id=row.pk)
