@@ -76,7 +76,7 @@ def _load() -> None:
             opened = start + timedelta(hours=2, minutes=p)
             disputes.append(
                 f"P{d:05d}-{p:02d}\t{deal}\t{_ts(opened)}\t86400\t"
-                f"{_ts(opened + timedelta(days=1))}\tresolved\trefund\t{recv}\n"
+                f"{_ts(opened + timedelta(days=1))}\tresolved\trefund\t[]\t{recv}\n"
             )
     with raw_connect() as conn:
         conn.execute("SET session_replication_role = replica")
@@ -119,6 +119,7 @@ def _load() -> None:
                 "expires_at",
                 "status",
                 "resolution",
+                "failed_resolution_attempts",
                 "updated_at",
             ],
             disputes,
